@@ -1,0 +1,31 @@
+// Package store keeps a node's replicated data in one bbolt file.
+//
+// Layout (schema version 1; see schema.go for migrations):
+//
+//	meta            schema version, node ID, last clock stamp, change-log length
+//	vector          origin -> highest contiguous sequence held (the version vector)
+//	log             len(origin) | origin | seq (8 bytes, big endian) -> change
+//	records/<coll>  record id -> crdt.Record, one sub-bucket per collection
+//	merges          collection -> crdt.Merges (duplicate-merge edges)
+//	index/counts    collection -> number of records
+//	index/...       domain indexes, added by later schema versions
+//
+// Keys in the log sort by origin and then sequence, so "every change from
+// origin X after N" is one cursor seek and a forward scan.
+//
+// Values are CBOR (fxamacker/cbor/v2 in core deterministic mode, integer map
+// keys) behind a one-byte format version, so equal states are equal bytes and
+// a later format can be read beside the old one.
+//
+// Writes: local writes go through a single committer goroutine that gathers
+// every write waiting at the moment into one bbolt transaction (group
+// commit); a Write returns only after that transaction is on disk. A batch of
+// remote changes is applied in one transaction together with the version
+// vector update, so a batch is either wholly applied or not at all and a
+// sync cut anywhere resumes without loss or duplicates. Applying is
+// idempotent: a change already in the log is skipped.
+//
+// The store never sees plaintext it should not keep: it stores the bytes it
+// is given. Personal data is encrypted before it reaches here (node's care
+// domain).
+package store

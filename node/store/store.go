@@ -1,0 +1,356 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterr "go.etcd.io/bbolt/errors"
+
+	"carenode/crdt"
+)
+
+// Observer receives the store's measurements. Its methods are called from
+// the goroutine that committed the transaction, after the commit, and must
+// not block.
+type Observer interface {
+	// Committed reports a local group commit of n writes that took d,
+	// including the fsync.
+	Committed(n int, d time.Duration)
+	// Applied reports a remote batch: applied new changes, dups skipped.
+	Applied(applied, dups int, d time.Duration)
+	// LogLength reports the change-log length after a commit.
+	LogLength(n uint64)
+}
+
+// Options configure a Store. Use DefaultOptions and change what you need.
+type Options struct {
+	// Path of the bbolt file.
+	Path string
+	// Node is this node's ID: the origin of its changes and its clock's
+	// tie-break. Open refuses a file made for another node.
+	Node crdt.NodeID
+	// Create allows Open to make a new file; without it a missing file is an
+	// error.
+	Create bool
+	// MaxBatch caps the writes gathered into one transaction.
+	MaxBatch int
+	// MaxSkew bounds how far a remote stamp may pull the clock ahead.
+	MaxSkew time.Duration
+	// NoSync skips fsync. Only for benchmarks: acknowledged writes can be
+	// lost on power loss.
+	NoSync bool
+	// LockTimeout is how long Open waits for another process's lock.
+	LockTimeout time.Duration
+	// ReadOnly opens the file for reading only (status, backup).
+	ReadOnly bool
+	// Important says which fields keep concurrent values as a conflict.
+	Important func(collection, field string) bool
+	// Now reads the wall clock; tests inject their own.
+	Now func() time.Time
+	// Logger receives the store's logs.
+	Logger *slog.Logger
+	// Observer receives measurements; nil means none.
+	Observer Observer
+}
+
+// DefaultOptions returns options for the store at path owned by node.
+func DefaultOptions(path string, node crdt.NodeID) Options {
+	return Options{
+		Path:        path,
+		Node:        node,
+		MaxBatch:    1024,
+		MaxSkew:     crdt.DefaultMaxSkew,
+		LockTimeout: 500 * time.Millisecond,
+		Now:         time.Now,
+		Logger:      slog.Default(),
+	}
+}
+
+// Store is one node's database. All methods are safe for concurrent use.
+type Store struct {
+	opts  Options
+	db    *bolt.DB
+	codec codec
+	log   *slog.Logger
+
+	reqs     chan *writeReq
+	quit     chan struct{}
+	done     chan struct{}
+	closeMu  sync.RWMutex // held for reading while enqueueing; for writing by Close
+	closed   bool
+	writeMu  sync.Mutex // serialises write transactions and guards clock
+	clock    *crdt.Clock
+	stateMu  sync.RWMutex // guards vector and logLen mirrors
+	vector   crdt.Vector
+	logLen   uint64
+	closeErr error
+}
+
+// Open opens (or, with opts.Create, creates) the store at opts.Path.
+func Open(opts Options) (s *Store, err error) {
+	if opts.Node == "" || !crdt.ValidName(string(opts.Node)) {
+		return nil, fmt.Errorf("open store %s: bad node id %q", opts.Path, opts.Node)
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1024
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if !opts.Create {
+		if _, err := os.Stat(opts.Path); err != nil {
+			return nil, fmt.Errorf("open store %s: %w", opts.Path, err)
+		}
+	}
+	c, err := newCodec()
+	if err != nil {
+		return nil, err
+	}
+	db, err := openBolt(opts)
+	if err != nil {
+		return nil, err
+	}
+	s = &Store{opts: opts, db: db, codec: c, log: opts.Logger.With("subsystem", "store"),
+		clock: crdt.NewClock(opts.Node, opts.MaxSkew)}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
+	if err := s.load(); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", opts.Path, err)
+	}
+	if !opts.ReadOnly {
+		s.reqs = make(chan *writeReq, opts.MaxBatch)
+		s.quit = make(chan struct{})
+		s.done = make(chan struct{})
+		go s.committer()
+	}
+	return s, nil
+}
+
+// openBolt opens the file, turning bbolt's panics on damaged files into
+// errors: a truncated or overwritten file must give a clear message at
+// start, never a crash.
+func openBolt(opts Options) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("open store %s: %w: %v", opts.Path, ErrCorrupt, r)
+		}
+	}()
+	db, err = bolt.Open(opts.Path, 0o600, &bolt.Options{
+		Timeout:  opts.LockTimeout,
+		NoSync:   opts.NoSync,
+		ReadOnly: opts.ReadOnly,
+	})
+	switch {
+	case errors.Is(err, bolterr.ErrTimeout):
+		return nil, fmt.Errorf("open store %s: %w", opts.Path, ErrLocked)
+	case errors.Is(err, bolterr.ErrInvalid), errors.Is(err, bolterr.ErrChecksum), errors.Is(err, bolterr.ErrVersionMismatch):
+		return nil, fmt.Errorf("open store %s: %w: %w", opts.Path, ErrCorrupt, err)
+	case err != nil:
+		return nil, fmt.Errorf("open store %s: %w", opts.Path, err)
+	}
+	return db, nil
+}
+
+// load migrates the schema (or checks it, read-only), checks ownership and
+// reads the vector, clock and log length into memory. It also walks the
+// file's free list and page structure once, so damage shows now rather than
+// in the middle of a clinic's day.
+func (s *Store) load() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
+		}
+	}()
+	check := func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return ErrNotCarenode
+		}
+		if node := string(meta.Get(keyNode)); node != string(s.opts.Node) {
+			return fmt.Errorf("%w: file is node %s, this is node %s", ErrWrongNode, node, s.opts.Node)
+		}
+		return s.readState(tx)
+	}
+	if s.opts.ReadOnly {
+		return s.db.View(func(tx *bolt.Tx) error {
+			if v := schemaVersion(tx); v != SchemaVersion {
+				if v > SchemaVersion {
+					return fmt.Errorf("%w: file has schema %d, this build knows up to %d", ErrSchemaTooNew, v, SchemaVersion)
+				}
+				if v == 0 {
+					return ErrNotCarenode
+				}
+			}
+			return check(tx)
+		})
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		fresh := tx.Bucket(bucketMeta) == nil
+		if fresh && !s.opts.Create {
+			return ErrNotCarenode
+		}
+		if !fresh && tx.Bucket(bucketMeta).Get(keySchema) == nil {
+			return ErrNotCarenode
+		}
+		from, err := migrate(tx)
+		if err != nil {
+			return err
+		}
+		if fresh {
+			if err := tx.Bucket(bucketMeta).Put(keyNode, []byte(s.opts.Node)); err != nil {
+				return err
+			}
+		} else if from != SchemaVersion {
+			s.log.Info("migrated database schema", "from", from, "to", SchemaVersion)
+		}
+		return check(tx)
+	})
+}
+
+func (s *Store) readState(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	vec := crdt.Vector{}
+	if err := tx.Bucket(bucketVector).ForEach(func(k, v []byte) error {
+		vec[crdt.NodeID(k)] = getU64(v)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if b := meta.Get(keyClock); b != nil {
+		var last crdt.Stamp
+		if err := s.codec.unmarshal(b, &last); err != nil {
+			return fmt.Errorf("read clock: %w", err)
+		}
+		s.clock.Restore(last)
+	}
+	s.vector = vec
+	s.logLen = getU64(meta.Get(keyLogLen))
+	return nil
+}
+
+// Node returns the node ID the store belongs to.
+func (s *Store) Node() crdt.NodeID { return s.opts.Node }
+
+// Path returns the file's path.
+func (s *Store) Path() string { return s.opts.Path }
+
+// Vector returns a copy of the version vector.
+func (s *Store) Vector() crdt.Vector {
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	return s.vector.Clone()
+}
+
+// LogLen returns the number of changes in the log.
+func (s *Store) LogLen() uint64 {
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	return s.logLen
+}
+
+// Close stops accepting writes, commits every write already queued, and
+// closes the file. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return s.closeErr
+	}
+	s.closed = true
+	s.closeMu.Unlock()
+	if s.quit != nil {
+		close(s.quit)
+		<-s.done
+	}
+	s.closeErr = s.db.Close()
+	return s.closeErr
+}
+
+// Check walks the whole file and reports damage (bbolt's consistency check).
+func (s *Store) Check() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+			if len(errs) > 20 {
+				break
+			}
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("%w: %w", ErrCorrupt, errors.Join(errs...))
+		}
+		return nil
+	})
+}
+
+// Backup writes a consistent copy of the whole file to w while the store
+// stays open for reads and writes, and returns the bytes written.
+func (s *Store) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("backup %s: %w", s.opts.Path, err)
+	}
+	return n, nil
+}
+
+func (s *Store) now() int64 { return s.opts.Now().UnixMilli() }
+
+// Stats is a summary for `carenode status` and metrics.
+type Stats struct {
+	Node        crdt.NodeID       `json:"node"`
+	Schema      uint64            `json:"schema"`
+	Records     map[string]uint64 `json:"records"`
+	LogLen      uint64            `json:"logLength"`
+	Vector      crdt.Vector       `json:"vector"`
+	FileBytes   int64             `json:"fileBytes"`
+	LastStamp   crdt.Stamp        `json:"lastStamp"`
+	Collections []string          `json:"collections"`
+}
+
+// Stats reads the summary in one read transaction.
+func (s *Store) Stats() (Stats, error) {
+	st := Stats{Node: s.opts.Node, Records: map[string]uint64{}}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		st.Schema = schemaVersion(tx)
+		st.FileBytes = tx.Size()
+		st.LogLen = getU64(tx.Bucket(bucketMeta).Get(keyLogLen))
+		if b := tx.Bucket(bucketMeta).Get(keyClock); b != nil {
+			if err := s.codec.unmarshal(b, &st.LastStamp); err != nil {
+				return err
+			}
+		}
+		st.Vector = crdt.Vector{}
+		if err := tx.Bucket(bucketVector).ForEach(func(k, v []byte) error {
+			st.Vector[crdt.NodeID(k)] = getU64(v)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketIndex).Bucket(bucketCounts).ForEach(func(k, v []byte) error {
+			st.Records[string(k)] = getU64(v)
+			st.Collections = append(st.Collections, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return st, fmt.Errorf("read stats %s: %w", s.opts.Path, err)
+	}
+	return st, nil
+}
