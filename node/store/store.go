@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -142,6 +143,9 @@ func Open(opts Options) (s *Store, err error) {
 // errors: a truncated or overwritten file must give a clear message at
 // start, never a crash.
 func openBolt(opts Options) (db *bolt.DB, err error) {
+	// A truncated file can make bbolt touch mapped pages past the end of
+	// the file; turn that fault into a panic we recover instead of a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, fmt.Errorf("open store %s: %w: %v", opts.Path, ErrCorrupt, r)
@@ -168,6 +172,7 @@ func openBolt(opts Options) (db *bolt.DB, err error) {
 // file's free list and page structure once, so damage shows now rather than
 // in the middle of a clinic's day.
 func (s *Store) load() (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", ErrCorrupt, r)

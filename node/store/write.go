@@ -172,15 +172,17 @@ func (s *Store) commit(batch []*writeReq) {
 		err = fmt.Errorf("commit %d writes to %s: %w", len(batch), s.opts.Path, err)
 		s.log.Error("group commit failed", "writes", len(batch), "err", err)
 	}
+	// Measure before acknowledging, so a caller that sees its write done
+	// also sees it counted.
+	if s.opts.Observer != nil && err == nil {
+		s.opts.Observer.Committed(len(batch), time.Since(start))
+		s.opts.Observer.LogLength(t.logLen)
+	}
 	for _, r := range batch {
 		if err != nil {
 			r.err = err
 		}
 		close(r.done)
-	}
-	if s.opts.Observer != nil && err == nil {
-		s.opts.Observer.Committed(len(batch), time.Since(start))
-		s.opts.Observer.LogLength(t.logLen)
 	}
 }
 
