@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"carenode/node"
+	"carenode/node/store"
+)
+
+// Exit codes. Scripts rely on these numbers; never renumber.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitNodeExists  = 3
+	exitNoNode      = 4
+	exitCorrupt     = 5
+	exitLocked      = 6
+	exitVerifyFail  = 7
+	exitNotServing  = 8
+	exitInterrupted = 130
+)
+
+const exitCodesHelp = `carenode exit codes / 退出码:
+
+  0    success                                   成功
+  1    error not covered below (see message)     其他错误（见错误信息）
+  2    bad command line: unknown flag, bad value 命令行有误
+  3    init: the directory already holds a node  目录中已有节点，未做任何更改
+  4    no node in the directory (run init)       目录中没有节点（请先 init）
+  5    database file damaged or not carenode's   数据库文件损坏或不是 carenode 数据库
+  6    database in use by another process        数据库正被其他进程使用
+  7    backup or restore failed verification     备份或恢复校验失败
+  8    the node is not serving                   节点未在运行
+  130  interrupted (Ctrl-C / SIGINT)             被中断
+`
+
+// usageError marks a command-line mistake.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// errVerify marks a backup or restore whose copy did not check out.
+var errVerify = errors.New("verification failed")
+
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, node.ErrNodeExists):
+		return exitNodeExists
+	case errors.Is(err, node.ErrNoNode), errors.Is(err, os.ErrNotExist):
+		return exitNoNode
+	case errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrNotCarenode), errors.Is(err, store.ErrSchemaTooNew), errors.Is(err, store.ErrWrongNode):
+		return exitCorrupt
+	case errors.Is(err, store.ErrLocked):
+		return exitLocked
+	case errors.Is(err, errVerify):
+		return exitVerifyFail
+	case errors.Is(err, node.ErrNotServing):
+		return exitNotServing
+	case errors.Is(err, errInterrupted):
+		return exitInterrupted
+	}
+	return exitError
+}
+
+var errInterrupted = errors.New("interrupted")
+
+func exitCodesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "exit-codes",
+		Short: "What carenode's exit codes mean / 退出码说明",
+		Long:  exitCodesHelp,
+	}
+}

@@ -1,0 +1,5 @@
+package main
+
+import "carenode/node/identity"
+
+type identityT = identity.Identity

@@ -1,0 +1,385 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"carenode/crdt"
+	"carenode/node/store"
+)
+
+// factIn is one fact in a request.
+type factIn struct {
+	ID    string          `json:"id"`
+	Value json.RawMessage `json:"value"`
+}
+
+type createBody struct {
+	ID     string                     `json:"id,omitempty"`
+	Fields map[string]json.RawMessage `json:"fields"`
+	Sets   map[string][]string        `json:"sets,omitempty"`
+	Facts  map[string][]factIn        `json:"facts,omitempty"`
+}
+
+type patchBody struct {
+	Fields map[string]json.RawMessage `json:"fields,omitempty"`
+	// Seen names, per field, the stamps the new value replaces. A field
+	// not named here replaces whatever the node holds at commit.
+	Seen      map[string][]crdt.Stamp `json:"seen,omitempty"`
+	Add       map[string][]string     `json:"add,omitempty"`
+	Remove    map[string][]string     `json:"remove,omitempty"`
+	Facts     map[string][]factIn     `json:"facts,omitempty"`
+	Restore   bool                    `json:"restore,omitempty"`
+	MergeInto string                  `json:"mergeInto,omitempty"`
+}
+
+// recordOut is a record as the API returns it.
+type recordOut struct {
+	ID         string                     `json:"id"`
+	Collection string                     `json:"collection"`
+	Asked      string                     `json:"asked,omitempty"`
+	Fields     map[string]json.RawMessage `json:"fields"`
+	Stamps     map[string]fieldStamps     `json:"stamps"`
+	Conflicts  map[string][]conflictValue `json:"conflicts,omitempty"`
+	Sets       map[string][]string        `json:"sets,omitempty"`
+	Facts      map[string][]factOut       `json:"facts,omitempty"`
+	Deleted    bool                       `json:"deleted"`
+	Tombstones []crdt.Stamp               `json:"tombstones,omitempty"`
+	Merged     []string                   `json:"merged,omitempty"`
+	Created    crdt.Stamp                 `json:"created"`
+	Updated    crdt.Stamp                 `json:"updated"`
+}
+
+type fieldStamps struct {
+	Stamp crdt.Stamp   `json:"stamp"`
+	Seen  []crdt.Stamp `json:"seen"`
+}
+
+type conflictValue struct {
+	Stamp crdt.Stamp      `json:"stamp"`
+	Value json.RawMessage `json:"value"`
+}
+
+type factOut struct {
+	ID    string          `json:"id"`
+	Stamp crdt.Stamp      `json:"stamp"`
+	Value json.RawMessage `json:"value"`
+}
+
+// raw returns stored bytes as a JSON value; bytes that are not JSON (written
+// by a peer through the change API) come back as a JSON string of base64
+// rather than breaking the response.
+func raw(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("null")
+	}
+	if json.Valid(b) {
+		return json.RawMessage(b)
+	}
+	out, _ := json.Marshal(b)
+	return out
+}
+
+func toOut(v store.RecordView) recordOut {
+	out := recordOut{ID: v.ID, Collection: v.Collection, Fields: map[string]json.RawMessage{}, Stamps: map[string]fieldStamps{},
+		Sets: v.Sets, Deleted: v.Deleted, Tombstones: v.Tombstones, Merged: v.Merged, Created: v.Created, Updated: v.Updated}
+	if v.Asked != v.ID {
+		out.Asked = v.Asked
+	}
+	for name, f := range v.Fields {
+		out.Fields[name] = raw(f.Value)
+		out.Stamps[name] = fieldStamps{Stamp: f.Stamp, Seen: f.Seen}
+		if len(f.Conflict) > 0 {
+			if out.Conflicts == nil {
+				out.Conflicts = map[string][]conflictValue{}
+			}
+			for _, e := range f.Conflict {
+				out.Conflicts[name] = append(out.Conflicts[name], conflictValue{Stamp: e.Stamp, Value: raw(e.Value)})
+			}
+		}
+	}
+	for list, facts := range v.Facts {
+		if out.Facts == nil {
+			out.Facts = map[string][]factOut{}
+		}
+		for _, f := range facts {
+			out.Facts[list] = append(out.Facts[list], factOut{ID: f.ID, Stamp: f.Stamp, Value: raw(f.Value)})
+		}
+	}
+	return out
+}
+
+// fieldEdits turns a field map into set edits, sorted by name so a change's
+// bytes do not depend on map order.
+func fieldEdits(fields map[string]json.RawMessage, seen map[string][]crdt.Stamp) ([]store.Edit, error) {
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	edits := make([]store.Edit, 0, len(names))
+	for _, name := range names {
+		if !crdt.ValidName(name) {
+			return nil, badRequest(fmt.Sprintf("field name %q: use 1-64 letters, digits, '_', '-' or '.'", name))
+		}
+		v, err := compact(fields[name])
+		if err != nil {
+			return nil, badRequest(fmt.Sprintf("field %q: %v", name, err))
+		}
+		e := store.Edit{Kind: crdt.MutSet, Field: name, Value: v}
+		if s, ok := seen[name]; ok {
+			e.Seen = s
+		} else {
+			e.SeenCurrent = true
+		}
+		edits = append(edits, e)
+	}
+	for name := range seen {
+		if _, ok := fields[name]; !ok {
+			return nil, badRequest(fmt.Sprintf("seen names field %q, which this request does not set", name))
+		}
+	}
+	return edits, nil
+}
+
+func setEdits(kind crdt.MutKind, sets map[string][]string) ([]store.Edit, error) {
+	var edits []store.Edit
+	names := make([]string, 0, len(sets))
+	for name := range sets {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if !crdt.ValidName(name) {
+			return nil, badRequest(fmt.Sprintf("set name %q: use 1-64 letters, digits, '_', '-' or '.'", name))
+		}
+		for _, elem := range sets[name] {
+			if elem == "" {
+				return nil, badRequest(fmt.Sprintf("set %q: empty element", name))
+			}
+			edits = append(edits, store.Edit{Kind: kind, Field: name, Elem: elem, SeenCurrent: kind == crdt.MutRemove})
+		}
+	}
+	return edits, nil
+}
+
+func factEdits(facts map[string][]factIn) ([]store.Edit, error) {
+	var edits []store.Edit
+	names := make([]string, 0, len(facts))
+	for name := range facts {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		for i, f := range facts[name] {
+			if !crdt.ValidName(f.ID) {
+				return nil, badRequest(fmt.Sprintf("facts %q item %d: id %q: use 1-64 letters, digits, '_', '-' or '.'", name, i, f.ID))
+			}
+			if len(f.Value) == 0 {
+				return nil, badRequest(fmt.Sprintf("facts %q item %d: missing value", name, i))
+			}
+			v, err := compact(f.Value)
+			if err != nil {
+				return nil, badRequest(fmt.Sprintf("facts %q item %d: %v", name, i, err))
+			}
+			edits = append(edits, store.Edit{Kind: crdt.MutFact, Field: name, FactID: f.ID, Value: v})
+		}
+	}
+	return edits, nil
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
+	coll := r.PathValue("collection")
+	if !crdt.ValidName(coll) {
+		return badRequest(fmt.Sprintf("collection name %q: use 1-64 letters, digits, '_', '-' or '.'", coll))
+	}
+	var body createBody
+	if err := s.decode(w, r, &body); err != nil {
+		return err
+	}
+	id := body.ID
+	if id == "" {
+		id = newID()
+	} else if !crdt.ValidName(id) {
+		return badRequest(fmt.Sprintf("id %q: use 1-64 letters, digits, '_', '-' or '.'", id))
+	}
+	edits, err := fieldEdits(body.Fields, nil)
+	if err != nil {
+		return err
+	}
+	adds, err := setEdits(crdt.MutAdd, body.Sets)
+	if err != nil {
+		return err
+	}
+	facts, err := factEdits(body.Facts)
+	if err != nil {
+		return err
+	}
+	edits = append(append(edits, adds...), facts...)
+	if len(edits) > crdt.MaxMuts {
+		return badRequest(fmt.Sprintf("%d edits in one request; at most %d", len(edits), crdt.MaxMuts))
+	}
+	res, err := s.opts.Records.Write(r.Context(), store.WriteRequest{Collection: coll, Record: id, Create: true, Edits: edits})
+	if err != nil {
+		return err
+	}
+	v, err := s.opts.Records.Get(coll, res.Record)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/records/"+coll+"/"+res.Record)
+	writeJSON(w, http.StatusCreated, toOut(v))
+	return nil
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) error {
+	coll, id := r.PathValue("collection"), r.PathValue("id")
+	if !crdt.ValidName(coll) || !crdt.ValidName(id) {
+		return &apiError{http.StatusNotFound, CodeNotFound, fmt.Sprintf("no record %s/%s", coll, id)}
+	}
+	v, err := s.opts.Records.Get(coll, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toOut(v))
+	return nil
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) error {
+	coll := r.PathValue("collection")
+	limit, err := pageLimit(r, s.opts.MaxPage)
+	if err != nil {
+		return err
+	}
+	views, err := s.opts.Records.List(coll, r.URL.Query().Get("after"), limit)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Records []recordOut `json:"records"`
+		Next    string      `json:"next,omitempty"`
+	}{Records: make([]recordOut, 0, len(views))}
+	for _, v := range views {
+		out.Records = append(out.Records, toOut(v))
+	}
+	if len(views) == limit {
+		out.Next = views[len(views)-1].ID
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) patch(w http.ResponseWriter, r *http.Request) error {
+	coll, id := r.PathValue("collection"), r.PathValue("id")
+	var body patchBody
+	if err := s.decode(w, r, &body); err != nil {
+		return err
+	}
+	edits, err := fieldEdits(body.Fields, body.Seen)
+	if err != nil {
+		return err
+	}
+	adds, err := setEdits(crdt.MutAdd, body.Add)
+	if err != nil {
+		return err
+	}
+	removes, err := setEdits(crdt.MutRemove, body.Remove)
+	if err != nil {
+		return err
+	}
+	facts, err := factEdits(body.Facts)
+	if err != nil {
+		return err
+	}
+	edits = append(append(append(edits, adds...), removes...), facts...)
+	if body.Restore {
+		edits = append(edits, store.Edit{Kind: crdt.MutRestore, SeenCurrent: true})
+	}
+	if body.MergeInto != "" {
+		edits = append(edits, store.Edit{Kind: crdt.MutMerge, Into: body.MergeInto})
+	}
+	if len(edits) == 0 {
+		return badRequest("nothing to change: send fields, add, remove, facts, restore or mergeInto")
+	}
+	if len(edits) > crdt.MaxMuts {
+		return badRequest(fmt.Sprintf("%d edits in one request; at most %d", len(edits), crdt.MaxMuts))
+	}
+	res, err := s.opts.Records.Write(r.Context(), store.WriteRequest{Collection: coll, Record: id, MustExist: true, Edits: edits})
+	if err != nil {
+		return err
+	}
+	v, err := s.opts.Records.Get(coll, res.Record)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toOut(v))
+	return nil
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
+	coll, id := r.PathValue("collection"), r.PathValue("id")
+	res, err := s.opts.Records.Write(r.Context(), store.WriteRequest{Collection: coll, Record: id, MustExist: true,
+		Edits: []store.Edit{{Kind: crdt.MutDelete}}})
+	if err != nil {
+		return err
+	}
+	v, err := s.opts.Records.Get(coll, res.Record)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toOut(v))
+	return nil
+}
+
+type changesOut struct {
+	Changes []crdt.Change `json:"changes"`
+	Next    string        `json:"next"`
+	More    bool          `json:"more"`
+}
+
+func (s *Server) changes(w http.ResponseWriter, r *http.Request) error {
+	after, err := crdt.ParseVector(r.URL.Query().Get("after"))
+	if err != nil {
+		return badRequest(fmt.Sprintf("after: %v", err))
+	}
+	limit, err := pageLimit(r, s.opts.MaxPage)
+	if err != nil {
+		return err
+	}
+	page, err := s.opts.Records.ChangesAfter(after, limit)
+	if err != nil {
+		return err
+	}
+	out := changesOut{Changes: page.Changes, Next: page.Next.String(), More: page.More}
+	if out.Changes == nil {
+		out.Changes = []crdt.Change{}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type applyIn struct {
+	Changes []crdt.Change `json:"changes"`
+}
+
+type applyOut struct {
+	Applied    int              `json:"applied"`
+	Duplicates int              `json:"duplicates"`
+	Vector     string           `json:"vector"`
+	Skew       []crdt.SkewEvent `json:"skew,omitempty"`
+}
+
+func (s *Server) applyChanges(w http.ResponseWriter, r *http.Request) error {
+	var body applyIn
+	if err := s.decode(w, r, &body); err != nil {
+		return err
+	}
+	res, err := s.opts.Records.ApplyRemote(body.Changes)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, applyOut{Applied: res.Applied, Duplicates: res.Duplicates, Vector: res.Vector.String(), Skew: res.Skew})
+	return nil
+}

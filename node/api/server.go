@@ -1,0 +1,249 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"carenode/crdt"
+	"carenode/node/store"
+)
+
+// Records is what the API needs of the node's store.
+type Records interface {
+	Write(ctx context.Context, req store.WriteRequest) (store.WriteResult, error)
+	Get(coll, id string) (store.RecordView, error)
+	List(coll, after string, limit int) ([]store.RecordView, error)
+	ChangesAfter(after crdt.Vector, limit int) (store.ChangePage, error)
+	ApplyRemote(changes []crdt.Change) (store.ApplyResult, error)
+	Stats() (store.Stats, error)
+	Backup(w io.Writer) (int64, error)
+}
+
+var _ Records = (*store.Store)(nil)
+
+// Info describes the node for /healthz and /api/v1/status.
+type Info struct {
+	Node    string `json:"node"`
+	Name    string `json:"name"`
+	Role    string `json:"role"`
+	Version string `json:"version"`
+}
+
+// Options configure a Server.
+type Options struct {
+	Records Records
+	Info    Info
+	// MaxBody caps request bodies in bytes.
+	MaxBody int64
+	// MaxPage caps the records or changes one GET returns.
+	MaxPage int
+	Logger  *slog.Logger
+	// Instrument wraps each route's handler (metrics); nil means none.
+	Instrument func(route string, h http.Handler) http.Handler
+	// Metrics serves /metrics; nil leaves the route out.
+	Metrics http.Handler
+}
+
+// Server serves the API.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// New builds the routes.
+func New(opts Options) *Server {
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 1 << 20
+	}
+	if opts.MaxPage <= 0 {
+		opts.MaxPage = 1000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{opts: opts, log: opts.Logger.With("subsystem", "api"), mux: http.NewServeMux()}
+	route := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := h(w, r); err != nil {
+				s.writeError(w, r, err)
+			}
+		})
+		if opts.Instrument != nil {
+			handler = opts.Instrument(pattern, handler)
+		}
+		s.mux.Handle(pattern, handler)
+	}
+	route("GET /healthz", s.healthz)
+	route("GET /api/v1/status", s.status)
+	route("GET /api/v1/backup", s.backup)
+	route("GET /api/v1/changes", s.changes)
+	route("POST /api/v1/changes", s.applyChanges)
+	route("GET /api/v1/records/{collection}", s.list)
+	route("POST /api/v1/records/{collection}", s.create)
+	route("GET /api/v1/records/{collection}/{id}", s.get)
+	route("PATCH /api/v1/records/{collection}/{id}", s.patch)
+	route("DELETE /api/v1/records/{collection}/{id}", s.delete)
+	if opts.Metrics != nil {
+		s.mux.Handle("GET /metrics", opts.Metrics)
+	}
+	return s
+}
+
+// ServeHTTP implements http.Handler. A method the route does not allow
+// gets a JSON 405 rather than the mux's plain text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(&jsonErrorWriter{ResponseWriter: w, r: r, s: s}, r)
+}
+
+// jsonErrorWriter turns the mux's own plain-text 405 into the JSON form.
+type jsonErrorWriter struct {
+	http.ResponseWriter
+	r       *http.Request
+	s       *Server
+	swallow bool
+}
+
+func (j *jsonErrorWriter) WriteHeader(code int) {
+	// Our handlers always set the JSON content type before writing a
+	// status; a 404 or 405 without it comes from the mux itself.
+	if (code == http.StatusMethodNotAllowed || code == http.StatusNotFound) && j.Header().Get("Content-Type") != "application/json; charset=utf-8" {
+		j.swallow = true
+		j.Header().Del("X-Content-Type-Options")
+		detail := errorDetail{Code: CodeNotFound, Message: "no such route: " + j.r.Method + " " + j.r.URL.Path, Zh: zh[CodeNotFound]}
+		if code == http.StatusMethodNotAllowed {
+			detail = errorDetail{Code: CodeMethod,
+				Message: j.r.Method + " is not allowed on " + j.r.URL.Path + "; allowed: " + j.Header().Get("Allow"), Zh: zh[CodeMethod]}
+		}
+		writeJSON(j.ResponseWriter, code, errorBody{Error: detail})
+		return
+	}
+	j.ResponseWriter.WriteHeader(code)
+}
+
+func (j *jsonErrorWriter) Write(b []byte) (int, error) {
+	if j.swallow {
+		return len(b), nil
+	}
+	return j.ResponseWriter.Write(b)
+}
+
+func (j *jsonErrorWriter) Unwrap() http.ResponseWriter { return j.ResponseWriter }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": s.opts.Info.Node})
+	return nil
+}
+
+type statusBody struct {
+	Info
+	Store store.Stats `json:"store"`
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.opts.Records.Stats()
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, statusBody{Info: s.opts.Info, Store: st})
+	return nil
+}
+
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="carenode.db"`)
+	if _, err := s.opts.Records.Backup(w); err != nil {
+		// Headers are gone; the client sees a short body and its verify fails.
+		s.log.Error("backup stream failed", "err", err)
+	}
+	return nil
+}
+
+// decode reads a JSON body strictly into v.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return &apiError{http.StatusUnsupportedMediaType, CodeMediaType, "request body must be application/json, not " + ct}
+		}
+	}
+	body := http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return badRequest("request body has data after the JSON value")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, io.EOF):
+		return badRequest("request body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("request body ends in the middle of the JSON value")
+	case errors.As(err, &syn):
+		return badRequest(fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, err))
+	case errors.As(err, &typ):
+		return badRequest(fmt.Sprintf("field %q: want %s, got JSON %s", typ.Field, typ.Type, typ.Value))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return badRequest("unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " in request body")
+	}
+	return badRequest("bad JSON body: " + err.Error())
+}
+
+func pageLimit(r *http.Request, max int) (int, error) {
+	text := r.URL.Query().Get("limit")
+	if text == "" {
+		return max, nil
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil || n < 1 {
+		return 0, badRequest("limit must be a positive whole number, not " + strconv.Quote(text))
+	}
+	return min(n, max), nil
+}
+
+// newID returns a random record id: 16 base32 characters, 80 bits, so ids
+// made on different nodes offline do not collide.
+func newID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// compact returns v's JSON without insignificant space, so equal values
+// are equal bytes.
+func compact(v json.RawMessage) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,168 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"carenode/crdt"
+	"carenode/node/api"
+	"carenode/node/identity"
+	"carenode/node/metrics"
+	"carenode/node/nodeconf"
+	"carenode/node/store"
+)
+
+// Config is the runtime configuration of a node.
+type Config struct {
+	// Dir is the data directory.
+	Dir string
+	// Identity and File are read from Dir when nil / zero.
+	Identity *identity.Identity
+	File     nodeconf.File
+	// Version is the build's version, shown in status.
+	Version string
+	Logger  *slog.Logger
+	// Now reads the wall clock; tests inject their own.
+	Now func() time.Time
+	// ShutdownTimeout bounds graceful shutdown of in-flight requests.
+	ShutdownTimeout time.Duration
+}
+
+// Node is an open node.
+type Node struct {
+	cfg     Config
+	id      *identity.Identity
+	Store   *store.Store
+	Metrics *metrics.Metrics
+	api     *api.Server
+	log     *slog.Logger
+}
+
+// Open opens the node in cfg.Dir: identity, config and store.
+func Open(cfg Config) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.Identity == nil {
+		id, file, err := LoadConfig(cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Identity, cfg.File = id, file
+	}
+	m := metrics.New()
+	sopts := store.DefaultOptions(DBPath(cfg.Dir), crdt.NodeID(cfg.Identity.ID))
+	sopts.MaxBatch = cfg.File.Store.MaxBatch
+	sopts.MaxSkew = cfg.File.Store.MaxClockSkew.Duration
+	sopts.NoSync = cfg.File.Store.NoSync
+	sopts.Important = Important
+	sopts.Now = cfg.Now
+	sopts.Logger = cfg.Logger
+	sopts.Observer = m
+	s, err := store.Open(sopts)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %w", ErrNoNode, err)
+		}
+		return nil, err
+	}
+	m.SetLogLength(s.LogLen())
+	n := &Node{cfg: cfg, id: cfg.Identity, Store: s, Metrics: m, log: cfg.Logger.With("node", string(cfg.Identity.ID))}
+	n.api = api.New(api.Options{
+		Records: s,
+		Info: api.Info{Node: string(cfg.Identity.ID), Name: cfg.File.Node.Name, Role: string(cfg.File.Node.Role),
+			Version: cfg.Version},
+		MaxBody:    cfg.File.HTTP.MaxBodyBytes,
+		Logger:     cfg.Logger,
+		Instrument: m.Instrument,
+		Metrics:    m.Handler(),
+	})
+	return n, nil
+}
+
+// ID returns the node's ID.
+func (n *Node) ID() identity.ID { return n.id.ID }
+
+// Config returns the node's configuration file contents.
+func (n *Node) Config() nodeconf.File { return n.cfg.File }
+
+// Handler is the node's HTTP handler: API, /healthz and /metrics.
+func (n *Node) Handler() http.Handler { return n.api }
+
+// Serve answers HTTP on ln until ctx ends, then stops taking requests,
+// lets in-flight ones finish (up to ShutdownTimeout), commits every queued
+// write and closes the store. While it serves, serve.json in the data
+// directory names its address.
+func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           n.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       n.cfg.File.HTTP.ReadTimeout.Duration,
+		WriteTimeout:      n.cfg.File.HTTP.WriteTimeout.Duration,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+	}
+	rt := Runtime{PID: os.Getpid(), Addr: ln.Addr().String(), Node: string(n.id.ID), Started: n.cfg.Now().UTC()}
+	if err := writeRuntime(n.cfg.Dir, rt); err != nil {
+		return err
+	}
+	defer os.Remove(RuntimePath(n.cfg.Dir))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	n.log.Info("serving", "addr", rt.Addr, "name", n.cfg.File.Node.Name, "role", n.cfg.File.Node.Role)
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+		n.log.Info("shutting down: finishing requests and committing queued writes")
+		sctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+		if err := srv.Shutdown(sctx); err != nil {
+			n.log.Warn("requests still running at shutdown timeout", "err", err)
+		}
+		cancel()
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			serveErr = err
+		}
+	}
+	if err := n.Close(); err != nil {
+		return errors.Join(serveErr, err)
+	}
+	n.log.Info("stopped")
+	return serveErr
+}
+
+// Close commits queued writes and closes the store.
+func (n *Node) Close() error {
+	if err := n.Store.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+func writeRuntime(dir string, rt Runtime) error {
+	b, err := json.MarshalIndent(rt, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := RuntimePath(dir) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, RuntimePath(dir)); err != nil {
+		return fmt.Errorf("write %s: %w", RuntimePath(dir), err)
+	}
+	return nil
+}
