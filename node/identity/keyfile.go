@@ -1,0 +1,188 @@
+package identity
+
+import (
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+const (
+	pemType = "PRIVATE KEY"
+	keyMode = 0o600
+	// maxKeyFile bounds how much Load reads: a PEM ed25519 key is about
+	// 120 bytes, so anything this large is not a key file.
+	maxKeyFile = 64 << 10
+)
+
+// Save writes the private key to path as a PKCS#8 PEM file with mode 0600.
+// The write is atomic: after a crash there is either no key file or a
+// complete one. Save never replaces an existing file; it returns an error
+// wrapping ErrKeyExists instead.
+func (id *Identity) Save(path string) error {
+	if len(id.private) != ed25519.PrivateKeySize {
+		return fmt.Errorf("save node key %s: %w", path, ErrNoPrivateKey)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(id.private)
+	if err != nil {
+		return fmt.Errorf("save node key %s: encode PKCS#8: %w", path, err)
+	}
+	data := pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: der})
+	if err := writeNew(path, data, keyMode); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("save node key %s: %w", path, ErrKeyExists)
+		}
+		return fmt.Errorf("save node key %s: %w", path, err)
+	}
+	return nil
+}
+
+// Load reads an identity from a key file written by Save. A missing file
+// gives an error wrapping fs.ErrNotExist. Outside Windows, a file that
+// other users can access gives an error wrapping ErrKeyPermissions, so a
+// leaked key is noticed rather than used.
+func Load(path string) (*Identity, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load node key: %w", err)
+	}
+	defer f.Close()
+
+	// Stat the open file, not the path, so the mode checked is that of
+	// the file read.
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("load node key: %w", err)
+	}
+	// Windows has no Unix mode bits; Go reports 0666 for every writable
+	// file there, so the check would always fail.
+	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("load node key %s: %w (mode %04o); restrict it with: chmod 600 %s",
+			path, ErrKeyPermissions, info.Mode().Perm(), shellQuote(path))
+	}
+
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("load node key: %w", err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("load node key %s: %w: file is larger than %d bytes", path, ErrKeyNotPEM, maxKeyFile)
+	}
+	priv, err := parseKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("load node key %s: %w", path, err)
+	}
+	return fromPrivateKey(priv), nil
+}
+
+// parseKeyPEM decodes the first PEM block of data as an ed25519 PKCS#8 key.
+func parseKeyPEM(data []byte) (ed25519.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("%w: no PEM block found", ErrKeyNotPEM)
+	}
+	if block.Type != pemType {
+		return nil, fmt.Errorf("%w: PEM block is %q, want %q", ErrKeyNotPEM, block.Type, pemType)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeyMalformed, err)
+	}
+	priv, ok := key.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: file holds a %T", ErrKeyType, key)
+	}
+	return priv, nil
+}
+
+// writeNew writes data to path atomically and only if path does not exist.
+// An existing file gives an error wrapping fs.ErrExist.
+//
+// The data goes to a temporary file in the same directory, which is synced
+// and then hard-linked into place: unlike rename, link fails instead of
+// replacing a file that appeared after the first check. The directory is
+// synced last so the new name survives a power cut.
+func writeNew(path string, data []byte, perm fs.FileMode) (err error) {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%s: %w", path, fs.ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		// Once linked, the temporary name is just a second name for the
+		// new file; either way it must go.
+		if rmErr := os.Remove(tmpName); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) && err == nil {
+			err = rmErr
+		}
+	}()
+
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+
+	if err := os.Link(tmpName, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		// Some filesystems, such as FAT on a USB stick, have no hard
+		// links. Fall back to rename after checking again, accepting a
+		// narrow race with another writer.
+		if _, statErr := os.Lstat(path); statErr == nil {
+			return fmt.Errorf("%s: %w", path, fs.ErrExist)
+		}
+		if err := os.Rename(tmpName, path); err != nil {
+			return err
+		}
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a new directory entry durable. Windows cannot open a
+// directory for syncing, and NTFS journals the entry anyway.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// shellQuote quotes path for a POSIX shell when it holds characters the
+// shell would interpret, so the chmod hint can be pasted as is.
+func shellQuote(path string) string {
+	const safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:,@%="
+	if path != "" && strings.Trim(path, safe) == "" {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
+}
