@@ -1,6 +1,9 @@
 package crdt
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // DefaultMaxSkew is how far ahead of local time a remote stamp may pull the
 // local clock. A peer whose clock is set a year ahead must not drag every
@@ -63,25 +66,53 @@ func (c *Clock) Now(wallMs int64) Stamp {
 // after it. If remote is more than the allowed skew ahead of wallMs, the clock
 // moves only to wallMs+skew and a SkewEvent is returned with ok true.
 func (c *Clock) Observe(remote Stamp, wallMs int64) (ev SkewEvent, ok bool) {
-	bound := wallMs + c.maxSkewMs
+	bound := addSat(wallMs, c.maxSkewMs)
 	rw, rl := remote.Wall, remote.Logical
 	if rw > bound {
-		ev = SkewEvent{Remote: remote, LocalMs: wallMs, Ahead: time.Duration(rw-wallMs) * time.Millisecond}
+		ev = SkewEvent{Remote: remote, LocalMs: wallMs, Ahead: msDuration(addSat(rw, -wallMs))}
 		ok = true
 		rw, rl = bound, 0
 	}
 	next := Stamp{Wall: max(c.last.Wall, rw, wallMs), Node: c.node}
+	var logical uint64 // wide, so a counter at its limit is seen, not wrapped
 	switch {
 	case next.Wall == c.last.Wall && next.Wall == rw:
-		next.Logical = max(c.last.Logical, rl) + 1
+		logical = uint64(max(c.last.Logical, rl)) + 1
 	case next.Wall == c.last.Wall:
-		next.Logical = c.last.Logical + 1
+		logical = uint64(c.last.Logical) + 1
 	case next.Wall == rw:
-		next.Logical = rl + 1
+		logical = uint64(rl) + 1
 	}
-	if next.Logical == 0 { // wrapped
+	if logical > math.MaxUint32 { // counter full: borrow a millisecond
 		next.Wall++
+		logical = 0
 	}
+	next.Logical = uint32(logical)
 	c.last = next
 	return ev, ok
+}
+
+// addSat returns a+b, saturating instead of wrapping: a hostile stamp with a
+// wall time near the int64 limit must not turn the skew bound negative.
+func addSat(a, b int64) int64 {
+	switch {
+	case b > 0 && a > math.MaxInt64-b:
+		return math.MaxInt64
+	case b < 0 && a < math.MinInt64-b:
+		return math.MinInt64
+	}
+	return a + b
+}
+
+// msDuration converts milliseconds to a Duration, saturating at the largest
+// Duration (about 292 years).
+func msDuration(ms int64) time.Duration {
+	const limit = int64(math.MaxInt64 / time.Millisecond)
+	switch {
+	case ms > limit:
+		return math.MaxInt64
+	case ms < -limit:
+		return math.MinInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }

@@ -20,4 +20,8 @@
 //
 // Every operation on these types is commutative, associative and idempotent;
 // crdt_prop_test.go checks that with randomised property tests.
+//
+// A [Clock] and a [Record] are not safe for concurrent use. A [Merges] may be
+// read ([Merges.Survivor], [Merges.Members]) by many goroutines at once while
+// nobody calls [Merges.Add].
 package crdt

@@ -1,6 +1,9 @@
 package crdt
 
-import "slices"
+import (
+	"slices"
+	"sync/atomic"
+)
 
 // Merges is the set of merge edges of one collection and the survivor each
 // record resolves to. Edges are replayed in stamp order through a
@@ -9,10 +12,19 @@ import "slices"
 // set of edges, replicas that hold the same edges agree on every survivor:
 // two nodes merging A into B and B into A concurrently end with the earlier
 // edge's survivor on both, and the later edge is a no-op.
+//
+// Add needs exclusive access, as a map does. Survivor and Members only read:
+// any number of goroutines may call them at once on a Merges nobody is
+// adding to. A Merges must not be copied once used (use Clone), and two are
+// equal when their Edges are.
 type Merges struct {
 	Edges []MergeEdge `cbor:"1,keyasint,omitempty"`
 
-	parent map[string]string // lazily rebuilt union-find; nil when stale
+	// survivors maps every id named by an edge to its survivor. It is built
+	// on the first read after a change (or after decoding) and is nil when
+	// stale. It is an atomic pointer so that concurrent readers may build it
+	// at once: each builds the same map from the same edges.
+	survivors atomic.Pointer[map[string]string]
 }
 
 // Add records e and reports whether it was new.
@@ -22,38 +34,44 @@ func (m *Merges) Add(e MergeEdge) bool {
 		return false
 	}
 	m.Edges = slices.Insert(m.Edges, i, e)
-	m.parent = nil
+	m.survivors.Store(nil)
 	return true
 }
 
-func (m *Merges) resolve() {
-	if m.parent != nil {
-		return
+// resolved returns the survivor map, building it if it is stale.
+func (m *Merges) resolved() map[string]string {
+	if p := m.survivors.Load(); p != nil {
+		return *p
 	}
-	m.parent = make(map[string]string, 2*len(m.Edges))
+	parent := make(map[string]string, 2*len(m.Edges))
+	find := func(id string) string {
+		root := id
+		for {
+			p, ok := parent[root]
+			if !ok {
+				break
+			}
+			root = p
+		}
+		for id != root { // path compression
+			next := parent[id]
+			parent[id] = root
+			id = next
+		}
+		return root
+	}
+	for _, e := range m.Edges { // in stamp order: the order that decides
+		if from, into := find(e.From), find(e.Into); from != into {
+			parent[from] = into
+		}
+	}
+	out := make(map[string]string, 2*len(m.Edges))
 	for _, e := range m.Edges {
-		from, into := m.find(e.From), m.find(e.Into)
-		if from != into {
-			m.parent[from] = into
-		}
+		out[e.From] = find(e.From)
+		out[e.Into] = find(e.Into)
 	}
-}
-
-func (m *Merges) find(id string) string {
-	root := id
-	for {
-		p, ok := m.parent[root]
-		if !ok {
-			break
-		}
-		root = p
-	}
-	for id != root { // path compression
-		next := m.parent[id]
-		m.parent[id] = root
-		id = next
-	}
-	return root
+	m.survivors.Store(&out)
+	return out
 }
 
 // Survivor returns the record id that id resolves to: itself unless it was
@@ -62,8 +80,10 @@ func (m *Merges) Survivor(id string) string {
 	if len(m.Edges) == 0 {
 		return id
 	}
-	m.resolve()
-	return m.find(id)
+	if s, ok := m.resolved()[id]; ok {
+		return s
+	}
+	return id
 }
 
 // Members returns every id whose survivor is the same as id's, survivor
@@ -71,13 +91,12 @@ func (m *Merges) Survivor(id string) string {
 func (m *Merges) Members(id string) []string {
 	root := m.Survivor(id)
 	out := []string{root}
-	seen := map[string]bool{root: true}
-	for _, e := range m.Edges {
-		for _, x := range [2]string{e.From, e.Into} {
-			if !seen[x] && m.find(x) == root {
-				seen[x] = true
-				out = append(out, x)
-			}
+	if len(m.Edges) == 0 {
+		return out
+	}
+	for x, s := range m.resolved() {
+		if s == root && x != root {
+			out = append(out, x)
 		}
 	}
 	slices.Sort(out[1:])

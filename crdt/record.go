@@ -15,7 +15,8 @@ type Entry struct {
 // no applied write has superseded, sorted by stamp; more than one means
 // concurrent writes. Superseded remembers every stamp some write named as
 // seen, so a value that arrives after the write that replaced it stays
-// replaced.
+// replaced. It grows by one stamp per replacing write; DESIGN.md says how it
+// could be compacted.
 type Register struct {
 	Values     []Entry `cbor:"1,keyasint,omitempty"`
 	Superseded []Stamp `cbor:"2,keyasint,omitempty"`
@@ -25,18 +26,37 @@ func (r *Register) write(e Entry, seen []Stamp) {
 	for _, s := range seen {
 		var added bool
 		r.Superseded, added = insertStamp(r.Superseded, s)
-		if added {
-			r.Values = slices.DeleteFunc(r.Values, func(x Entry) bool { return x.Stamp == s })
+		if added { // a stamp superseded before has no value left to drop
+			if i, ok := r.search(s); ok {
+				r.Values = slices.Delete(r.Values, i, i+1)
+			}
 		}
 	}
 	if hasStamp(r.Superseded, e.Stamp) {
 		return
 	}
-	i, found := slices.BinarySearchFunc(r.Values, e.Stamp, func(x Entry, s Stamp) int { return x.Stamp.Compare(s) })
+	i, found := r.search(e.Stamp)
 	if found {
+		r.Values[i] = keepEntry(r.Values[i], e)
 		return
 	}
 	r.Values = slices.Insert(r.Values, i, e)
+}
+
+// search finds stamp s in the sorted Values.
+func (r *Register) search(s Stamp) (int, bool) {
+	return slices.BinarySearchFunc(r.Values, s, func(x Entry, s Stamp) int { return x.Stamp.Compare(s) })
+}
+
+// keepEntry decides between two values with one stamp. A stamp names one
+// change, so they differ only if an origin reissued a stamp (a node restored
+// from an old backup, a forged change); every replica then keeps the same one,
+// the smaller value, whatever order they came in.
+func keepEntry(a, b Entry) Entry {
+	if bytes.Compare(b.Value, a.Value) < 0 {
+		return b
+	}
+	return a
 }
 
 // Current returns the value shown for the register: the newest by stamp.
@@ -58,13 +78,59 @@ func (r *Register) Stamps() []Stamp {
 }
 
 func (r *Register) join(o *Register) {
+	before := len(r.Superseded)
 	r.Superseded = unionStamps(r.Superseded, o.Superseded)
+	if len(r.Superseded) == before && r.holds(o.Values) {
+		return // o brings nothing new: the common case when replicas agree
+	}
+	// Merge the two sorted value lists, dropping what either side superseded.
 	vals := make([]Entry, 0, len(r.Values)+len(o.Values))
-	vals = append(vals, r.Values...)
-	vals = append(vals, o.Values...)
-	slices.SortFunc(vals, func(a, b Entry) int { return a.Stamp.Compare(b.Stamp) })
-	vals = slices.CompactFunc(vals, func(a, b Entry) bool { return a.Stamp == b.Stamp })
-	r.Values = slices.DeleteFunc(vals, func(e Entry) bool { return hasStamp(r.Superseded, e.Stamp) })
+	i, j := 0, 0
+	for i < len(r.Values) || j < len(o.Values) {
+		var e Entry
+		switch {
+		case j == len(o.Values):
+			e, i = r.Values[i], i+1
+		case i == len(r.Values):
+			e, j = o.Values[j], j+1
+		default:
+			switch c := r.Values[i].Stamp.Compare(o.Values[j].Stamp); {
+			case c < 0:
+				e, i = r.Values[i], i+1
+			case c > 0:
+				e, j = o.Values[j], j+1
+			default:
+				e = keepEntry(r.Values[i], o.Values[j])
+				i, j = i+1, j+1
+			}
+		}
+		if !hasStamp(r.Superseded, e.Stamp) {
+			vals = append(vals, e)
+		}
+	}
+	r.Values = vals
+}
+
+// holds reports whether joining the sorted entries vals would leave r's
+// values as they are: each is in r already (and keeps r's value) or is
+// superseded in r.
+func (r *Register) holds(vals []Entry) bool {
+	i := 0
+	for _, e := range vals {
+		for i < len(r.Values) && r.Values[i].Stamp.Less(e.Stamp) {
+			i++
+		}
+		if i < len(r.Values) && r.Values[i].Stamp == e.Stamp {
+			if bytes.Compare(e.Value, r.Values[i].Value) < 0 {
+				return false
+			}
+			continue
+		}
+		if !hasStamp(r.Superseded, e.Stamp) {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Register) clone() *Register {
@@ -215,7 +281,8 @@ type Record struct {
 }
 
 // Apply folds change c into r. Applying a change twice, or changes in any
-// order, gives the same record. c must have passed Validate.
+// order, gives the same record. c must have passed Validate. r keeps c's
+// Value slices rather than copying them: do not modify them afterwards.
 func (r *Record) Apply(c *Change) {
 	if r.First.IsZero() || c.Stamp.Less(r.First) {
 		r.First = c.Stamp
@@ -227,13 +294,13 @@ func (r *Record) Apply(c *Change) {
 		m := &c.Muts[i]
 		switch m.Kind {
 		case MutSet:
-			r.register(m.Field).write(Entry{Stamp: c.Stamp, Value: m.Value}, m.Seen)
+			r.register(m.Field).write(Entry{Stamp: c.Stamp, Value: nilIfEmpty(m.Value)}, m.Seen)
 		case MutAdd:
 			r.set(m.Field).add(m.Elem, c.Stamp)
 		case MutRemove:
 			r.set(m.Field).remove(m.Elem, m.Seen)
 		case MutFact:
-			r.addFact(m.Field, m.FactID, Fact{Stamp: c.Stamp, Value: m.Value})
+			r.addFact(m.Field, m.FactID, Fact{Stamp: c.Stamp, Value: nilIfEmpty(m.Value)})
 		case MutDelete:
 			if !hasStamp(r.Restored, c.Stamp) {
 				r.Deletes, _ = insertStamp(r.Deletes, c.Stamp)
@@ -244,6 +311,15 @@ func (r *Record) Apply(c *Change) {
 			r.addMergeEdge(MergeEdge{From: c.Record, Into: m.Into, Stamp: c.Stamp})
 		}
 	}
+}
+
+// nilIfEmpty makes an empty value nil, as it is after a CBOR round trip, so
+// the replica that wrote it and the ones that decoded it show the same thing.
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 func (r *Record) register(field string) *Register {
@@ -290,6 +366,9 @@ func (r *Record) restore(seen []Stamp) {
 		r.Restored, _ = insertStamp(r.Restored, s)
 		if i, ok := searchStamps(r.Deletes, s); ok {
 			r.Deletes = slices.Delete(r.Deletes, i, i+1)
+			if len(r.Deletes) == 0 {
+				r.Deletes = nil // as a decoded record has it
+			}
 		}
 	}
 }
@@ -342,8 +421,15 @@ func (r *Record) Join(o *Record) {
 	if r.Last.Less(o.Last) {
 		r.Last = o.Last
 	}
+	if r.Fields == nil && len(o.Fields) > 0 {
+		r.Fields = make(map[string]*Register, len(o.Fields))
+	}
 	for k, v := range o.Fields {
-		r.register(k).join(v)
+		if mine := r.Fields[k]; mine != nil {
+			mine.join(v)
+		} else {
+			r.Fields[k] = v.clone()
+		}
 	}
 	for k, v := range o.Sets {
 		r.set(k).join(v)

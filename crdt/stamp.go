@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -48,11 +49,23 @@ func (s Stamp) String() string {
 	return strconv.FormatInt(s.Wall, 10) + "." + strconv.FormatUint(uint64(s.Logical), 10) + "@" + string(s.Node)
 }
 
-// MarshalText implements encoding.TextMarshaler.
-func (s Stamp) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// MarshalText implements encoding.TextMarshaler. The zero stamp ("no stamp
+// yet", e.g. a fresh store's clock) marshals to the empty string so that it
+// survives a round trip through JSON.
+func (s Stamp) MarshalText() ([]byte, error) {
+	if s.IsZero() {
+		return []byte{}, nil
+	}
+	return []byte(s.String()), nil
+}
 
-// UnmarshalText implements encoding.TextUnmarshaler.
+// UnmarshalText implements encoding.TextUnmarshaler. The empty string is the
+// zero stamp; anything else must be accepted by [ParseStamp].
 func (s *Stamp) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = Stamp{}
+		return nil
+	}
 	p, err := ParseStamp(string(b))
 	if err != nil {
 		return err
@@ -61,26 +74,54 @@ func (s *Stamp) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// ParseStamp parses the WALL.LOGICAL@NODE form made by [Stamp.String].
+// ParseStamp parses the WALL.LOGICAL@NODE form made by [Stamp.String]. Only
+// that canonical form is accepted: decimal digits with no sign and no leading
+// zeros, and a node ID that passes [ValidName]. So every stamp has exactly
+// one text, and a parsed stamp can appear in a valid change.
 func ParseStamp(text string) (Stamp, error) {
 	clock, node, ok := strings.Cut(text, "@")
-	if !ok || node == "" {
-		return Stamp{}, fmt.Errorf("stamp %q: %w: want WALL.LOGICAL@NODE", text, ErrBadStamp)
+	if !ok || !ValidName(node) {
+		return Stamp{}, fmt.Errorf("stamp %q: %w: want WALL.LOGICAL@NODE with a valid node id", text, ErrBadStamp)
 	}
 	wallText, logicalText, ok := strings.Cut(clock, ".")
 	if !ok {
 		return Stamp{}, fmt.Errorf("stamp %q: %w: want WALL.LOGICAL@NODE", text, ErrBadStamp)
 	}
-	wall, err := strconv.ParseInt(wallText, 10, 64)
-	if err != nil || wall < 0 {
+	wall, ok := parseDecimal(wallText, math.MaxInt64)
+	if !ok {
 		return Stamp{}, fmt.Errorf("stamp %q: %w: bad wall time", text, ErrBadStamp)
 	}
-	logical, err := strconv.ParseUint(logicalText, 10, 32)
-	if err != nil {
+	logical, ok := parseDecimal(logicalText, math.MaxUint32)
+	if !ok {
 		return Stamp{}, fmt.Errorf("stamp %q: %w: bad logical counter", text, ErrBadStamp)
 	}
-	return Stamp{Wall: wall, Logical: uint32(logical), Node: NodeID(node)}, nil
+	return Stamp{Wall: int64(wall), Logical: uint32(logical), Node: NodeID(node)}, nil
 }
+
+// parseDecimal parses a canonical unsigned decimal (no sign, no leading zero
+// unless the number is 0) no greater than limit.
+func parseDecimal(s string, limit uint64) (uint64, bool) {
+	if s == "" || len(s) > 20 || (len(s) > 1 && s[0] == '0') {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (limit-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// valid reports whether s could have been issued by a node: a node ID that
+// passes ValidName and a wall time that is not negative.
+func (s Stamp) valid() bool { return s.Wall >= 0 && ValidName(string(s.Node)) }
 
 // stampSet helpers: stamp sets are kept as sorted, duplicate-free slices so
 // that equal sets encode to equal bytes.
@@ -113,6 +154,9 @@ func normalStamps(s []Stamp) []Stamp {
 // searchStamps returns the index of x in the sorted slice s and whether it is
 // there.
 func searchStamps(s []Stamp, x Stamp) (int, bool) {
+	if len(s) == 0 || s[len(s)-1].Less(x) {
+		return len(s), false // the common case: x is newer than everything
+	}
 	lo, hi := 0, len(s)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -142,8 +186,31 @@ func insertStamp(s []Stamp, x Stamp) ([]Stamp, bool) {
 	return s, true
 }
 
-// unionStamps returns the sorted union of two sorted slices.
+// subsetStamps reports whether every stamp of the sorted slice b is in the
+// sorted slice a.
+func subsetStamps(b, a []Stamp) bool {
+	if len(b) > len(a) {
+		return false
+	}
+	i := 0
+	for _, x := range b {
+		for i < len(a) && a[i].Less(x) {
+			i++
+		}
+		if i == len(a) || a[i] != x {
+			return false
+		}
+		i++
+	}
+	return true
+}
+
+// unionStamps returns the sorted union of two sorted slices. It returns a
+// itself, not a copy, when b adds nothing to it.
 func unionStamps(a, b []Stamp) []Stamp {
+	if subsetStamps(b, a) {
+		return a
+	}
 	out := make([]Stamp, 0, len(a)+len(b))
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {

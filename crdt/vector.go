@@ -62,25 +62,37 @@ func (v Vector) String() string {
 }
 
 // ParseVector parses the form made by [Vector.String]. The empty string is
-// the empty vector.
+// the empty vector. Spaces around entries are allowed; each origin must pass
+// [ValidName] and appear once. Entries with sequence 0 say nothing and are
+// left out, as String leaves them out, so parse -> String -> parse is
+// lossless.
 func ParseVector(text string) (Vector, error) {
 	v := Vector{}
 	if strings.TrimSpace(text) == "" {
 		return v, nil
 	}
-	for _, part := range strings.Split(text, ",") {
+	var zero map[NodeID]bool // origins named with sequence 0, for the duplicate check
+	for part := range strings.SplitSeq(text, ",") {
 		origin, seqText, ok := strings.Cut(strings.TrimSpace(part), ":")
-		if !ok || origin == "" {
-			return nil, fmt.Errorf("version vector entry %q: %w: want ORIGIN:SEQ", part, ErrBadVector)
+		if !ok || !ValidName(origin) {
+			return nil, fmt.Errorf("version vector entry %q: %w: want ORIGIN:SEQ with a valid origin", part, ErrBadVector)
 		}
 		seq, err := strconv.ParseUint(seqText, 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("version vector entry %q: %w: bad sequence number", part, ErrBadVector)
 		}
-		if _, dup := v[NodeID(origin)]; dup {
+		id := NodeID(origin)
+		if _, dup := v[id]; dup || zero[id] {
 			return nil, fmt.Errorf("version vector entry %q: %w: origin named twice", part, ErrBadVector)
 		}
-		v[NodeID(origin)] = seq
+		if seq == 0 {
+			if zero == nil {
+				zero = map[NodeID]bool{}
+			}
+			zero[id] = true
+			continue
+		}
+		v[id] = seq
 	}
 	return v, nil
 }

@@ -49,18 +49,23 @@ func (v *View) Conflicts() []string {
 // View renders r for readers. important says which fields keep concurrent
 // values as a conflict to review; nil means none.
 func (r *Record) View(important func(field string) bool) View {
+	// Empty lists are nil whether the state was built in memory or decoded,
+	// so equal records give deeply equal views.
 	v := View{Fields: make(map[string]FieldView, len(r.Fields)), Deleted: r.Deleted(),
-		Tombstones: slices.Clone(r.Deletes), Created: r.First, Updated: r.Last}
+		Created: r.First, Updated: r.Last}
+	if len(r.Deletes) > 0 {
+		v.Tombstones = slices.Clone(r.Deletes)
+	}
 	for name, reg := range r.Fields {
 		cur, ok := reg.Current()
 		if !ok {
 			continue
 		}
-		fv := FieldView{Value: cur.Value, Stamp: cur.Stamp, Seen: reg.Stamps()}
+		fv := FieldView{Value: nilIfEmpty(cur.Value), Stamp: cur.Stamp, Seen: reg.Stamps()}
 		if len(reg.Values) > 1 && important != nil && important(name) {
 			fv.Conflict = make([]Entry, len(reg.Values))
 			for i, e := range reg.Values {
-				fv.Conflict[len(reg.Values)-1-i] = e
+				fv.Conflict[len(reg.Values)-1-i] = Entry{Stamp: e.Stamp, Value: nilIfEmpty(e.Value)}
 			}
 		}
 		v.Fields[name] = fv
@@ -79,7 +84,7 @@ func (r *Record) View(important func(field string) bool) View {
 		}
 		facts := make([]FactView, 0, len(l))
 		for id, f := range l {
-			facts = append(facts, FactView{ID: id, Stamp: f.Stamp, Value: f.Value})
+			facts = append(facts, FactView{ID: id, Stamp: f.Stamp, Value: nilIfEmpty(f.Value)})
 		}
 		slices.SortFunc(facts, func(a, b FactView) int {
 			if c := a.Stamp.Compare(b.Stamp); c != 0 {
