@@ -44,8 +44,10 @@ write_timeout = {{q .F.HTTP.WriteTimeout}}
 # fewer disk flushes when many writes arrive at once. Default: {{.D.Store.MaxBatch}}.
 max_batch = {{.F.Store.MaxBatch}}
 
-# How far another node's clock may run ahead of this node's before its
-# changes are refused. Default: {{q .D.Store.MaxClockSkew}}.
+# How far another node's clock may pull this node's clock ahead. A change
+# stamped further in the future is still kept, but this node's clock does
+# not follow it past now + this bound, and a warning is logged.
+# Default: {{q .D.Store.MaxClockSkew}}.
 max_clock_skew = {{q .F.Store.MaxClockSkew}}
 
 # Skip flushing writes to disk. Only for benchmarks: with true, a power cut
