@@ -249,11 +249,18 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) error {
 	coll := r.PathValue("collection")
-	limit, err := pageLimit(r, s.opts.MaxPage)
+	if !crdt.ValidName(coll) {
+		return badRequest(fmt.Sprintf("collection name %q: use 1-64 letters, digits, '_', '-' or '.'", coll))
+	}
+	q, err := query(r)
 	if err != nil {
 		return err
 	}
-	views, err := s.opts.Records.List(coll, r.URL.Query().Get("after"), limit)
+	limit, err := pageLimit(q, s.opts.MaxPage)
+	if err != nil {
+		return err
+	}
+	views, err := s.opts.Records.List(coll, q.Get("after"), limit)
 	if err != nil {
 		return err
 	}
@@ -271,8 +278,19 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// noSuchRecord answers for ids that cannot exist, the same way GET does.
+func noSuchRecord(coll, id string) error {
+	if !crdt.ValidName(coll) || !crdt.ValidName(id) {
+		return &apiError{http.StatusNotFound, CodeNotFound, fmt.Sprintf("no record %s/%s", coll, id)}
+	}
+	return nil
+}
+
 func (s *Server) patch(w http.ResponseWriter, r *http.Request) error {
 	coll, id := r.PathValue("collection"), r.PathValue("id")
+	if err := noSuchRecord(coll, id); err != nil {
+		return err
+	}
 	var body patchBody
 	if err := s.decode(w, r, &body); err != nil {
 		return err
@@ -320,6 +338,9 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
 	coll, id := r.PathValue("collection"), r.PathValue("id")
+	if err := noSuchRecord(coll, id); err != nil {
+		return err
+	}
 	res, err := s.opts.Records.Write(r.Context(), store.WriteRequest{Collection: coll, Record: id, MustExist: true,
 		Edits: []store.Edit{{Kind: crdt.MutDelete}}})
 	if err != nil {
@@ -340,11 +361,15 @@ type changesOut struct {
 }
 
 func (s *Server) changes(w http.ResponseWriter, r *http.Request) error {
-	after, err := crdt.ParseVector(r.URL.Query().Get("after"))
+	q, err := query(r)
+	if err != nil {
+		return err
+	}
+	after, err := crdt.ParseVector(q.Get("after"))
 	if err != nil {
 		return badRequest(fmt.Sprintf("after: %v", err))
 	}
-	limit, err := pageLimit(r, s.opts.MaxPage)
+	limit, err := pageLimit(q, s.opts.MaxPage)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -163,11 +164,19 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="carenode.db"`)
-	if _, err := s.opts.Records.Backup(w); err != nil {
-		// Headers are gone; the client sees a short body and its verify fails.
-		s.log.Error("backup stream failed", "err", err)
+	n, err := s.opts.Records.Backup(w)
+	switch {
+	case err == nil:
+		return nil
+	case n == 0:
+		// Nothing sent yet: answer with a JSON error, not an empty "backup".
+		w.Header().Del("Content-Disposition")
+		return err
 	}
-	return nil
+	// The status and part of the file are gone. Abort the response so the
+	// client sees a broken transfer rather than a cleanly ended short file.
+	s.log.Error("backup stream failed", "err", err, "sent", n)
+	panic(http.ErrAbortHandler)
 }
 
 // decode reads a JSON body strictly into v.
@@ -208,6 +217,9 @@ func decodeError(err error) error {
 		return badRequest("request body ends in the middle of the JSON value")
 	case errors.As(err, &syn):
 		return badRequest(fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, err))
+	case errors.As(err, &typ) && typ.Field == "":
+		// The body itself has the wrong type; the Go type name means nothing to a client.
+		return badRequest("request body must be a JSON object, not JSON " + typ.Value)
 	case errors.As(err, &typ):
 		return badRequest(fmt.Sprintf("field %q: want %s, got JSON %s", typ.Field, typ.Type, typ.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -216,8 +228,19 @@ func decodeError(err error) error {
 	return badRequest("bad JSON body: " + err.Error())
 }
 
-func pageLimit(r *http.Request, max int) (int, error) {
-	text := r.URL.Query().Get("limit")
+// query parses the request's query string. r.URL.Query drops what it
+// cannot parse (a ';' separator, a bad %-escape), which would turn a
+// malformed "after" into "from the start" without a word.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, badRequest("malformed query string: " + err.Error())
+	}
+	return q, nil
+}
+
+func pageLimit(q url.Values, max int) (int, error) {
+	text := q.Get("limit")
 	if text == "" {
 		return max, nil
 	}
