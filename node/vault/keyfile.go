@@ -1,0 +1,194 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+const (
+	keyFileHeader = "carenode vault key file v1"
+	keyFileMode   = 0o600
+	// maxKeyFileSize bounds what ReadKeyFile reads: a key file is 72 bytes.
+	maxKeyFileSize = 4 << 10
+)
+
+// encodeKeyFile returns the text of a key file: a header line naming the
+// format, then the key in standard base64. Text, not raw bytes, so that an
+// administrator who opens the file on a USB stick sees what it is.
+func encodeKeyFile(kf KeyFileKey) []byte {
+	b := make([]byte, 0, len(keyFileHeader)+1+base64.StdEncoding.EncodedLen(KeySize)+1)
+	b = append(b, keyFileHeader+"\n"...)
+	b = base64.StdEncoding.AppendEncode(b, kf.s.b[:])
+	return append(b, '\n')
+}
+
+// decodeKeyFile parses the text written by encodeKeyFile, forgiving CRLF
+// line ends and trailing blank space that a Windows editor may add. It works
+// on bytes, not strings, so the only copies of the key are ones it clears.
+func decodeKeyFile(data []byte) (KeyFileKey, error) {
+	header, body, ok := bytes.Cut(bytes.TrimRight(data, " \t\r\n"), []byte("\n"))
+	body = bytes.TrimSpace(body)
+	if !ok || string(bytes.TrimRight(header, " \t\r")) != keyFileHeader || bytes.ContainsAny(body, " \t\r\n") {
+		return KeyFileKey{}, fmt.Errorf("%w: want the line %q followed by one line of base64", ErrKeyFileFormat, keyFileHeader)
+	}
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(body)))
+	defer clear(raw)
+	n, err := base64.StdEncoding.Decode(raw, body)
+	if err != nil || n != KeySize {
+		return KeyFileKey{}, fmt.Errorf("%w: the key line is not %d bytes of base64", ErrKeyFileFormat, KeySize)
+	}
+	s, _ := secretFrom(raw[:n]) // length checked above
+	return KeyFileKey{s}, nil
+}
+
+// WriteKeyFile writes kf to path with mode 0600. The write is atomic (after
+// a crash there is either no file or a complete one) and never replaces an
+// existing file: it returns an error wrapping ErrKeyFileExists instead.
+func WriteKeyFile(path string, kf KeyFileKey) error {
+	if !kf.Valid() {
+		return fmt.Errorf("write key file %s: %w", path, ErrNoKey)
+	}
+	data := encodeKeyFile(kf)
+	defer clear(data)
+	if err := writeNew(path, data, keyFileMode); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("write key file %s: %w", path, ErrKeyFileExists)
+		}
+		return fmt.Errorf("write key file %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadKeyFile reads a key file written by WriteKeyFile. A missing file
+// gives an error wrapping fs.ErrNotExist; outside Windows, a file that other
+// users can read or write gives ErrKeyFilePermissions (a key others can read
+// is a leaked key); anything else than a key file gives ErrKeyFileFormat.
+func ReadKeyFile(path string) (KeyFileKey, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return KeyFileKey{}, fmt.Errorf("read key file: %w", err)
+	}
+	defer f.Close()
+	// Stat the open file, not the path, so the mode checked is that of the
+	// file read.
+	info, err := f.Stat()
+	if err != nil {
+		return KeyFileKey{}, fmt.Errorf("read key file: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return KeyFileKey{}, fmt.Errorf("read key file %s: %w: not a regular file", path, ErrKeyFileFormat)
+	}
+	// Windows has no Unix mode bits; Go reports 0666 for every writable
+	// file there, so the check would always fail.
+	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
+		return KeyFileKey{}, fmt.Errorf("read key file %s: %w (mode %04o); restrict it with: chmod 600 %s",
+			path, ErrKeyFilePermissions, info.Mode().Perm(), shellQuote(path))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	defer clear(data)
+	if err != nil {
+		return KeyFileKey{}, fmt.Errorf("read key file %s: %w", path, err)
+	}
+	if len(data) > maxKeyFileSize {
+		return KeyFileKey{}, fmt.Errorf("read key file %s: %w: larger than %d bytes", path, ErrKeyFileFormat, maxKeyFileSize)
+	}
+	kf, err := decodeKeyFile(data)
+	if err != nil {
+		return KeyFileKey{}, fmt.Errorf("read key file %s: %w", path, err)
+	}
+	return kf, nil
+}
+
+// writeNew writes data to path atomically and only if path does not exist;
+// an existing file gives an error wrapping fs.ErrExist. (The same method as
+// node/identity: temporary file, sync, hard link into place, sync the
+// directory.)
+func writeNew(path string, data []byte, perm fs.FileMode) (err error) {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%s: %w", path, fs.ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		// Once linked, the temporary name is a second name for the new
+		// file; either way it must go.
+		if rmErr := os.Remove(tmpName); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) && err == nil {
+			err = rmErr
+		}
+	}()
+
+	// CreateTemp makes the file 0600 already; Chmod makes it exact
+	// whatever the umask.
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+
+	// Link, unlike rename, fails rather than replace a file that appeared
+	// since the check above.
+	if err := os.Link(tmpName, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		// Some filesystems, such as FAT on a USB stick, have no hard
+		// links. Fall back to rename after checking again, accepting a
+		// narrow race with another writer.
+		if _, statErr := os.Lstat(path); statErr == nil {
+			return fmt.Errorf("%s: %w", path, fs.ErrExist)
+		}
+		if err := os.Rename(tmpName, path); err != nil {
+			return err
+		}
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a new directory entry durable. Windows cannot open a
+// directory for syncing, and NTFS journals the entry anyway.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// shellQuote quotes path for a POSIX shell when it holds characters the
+// shell would interpret, so the chmod hint can be pasted as is.
+func shellQuote(path string) string {
+	const safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:,@%="
+	if path != "" && strings.Trim(path, safe) == "" {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
+}
