@@ -1,0 +1,83 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Role is what a staff account (or a kiosk device account) is for.
+type Role string
+
+// The roles.
+const (
+	RoleAdmin  Role = "admin"
+	RoleDoctor Role = "doctor"
+	RoleNurse  Role = "nurse"
+	RoleDesk   Role = "desk"
+	RoleKiosk  Role = "kiosk"
+)
+
+// Roles lists every role in a stable order.
+func Roles() []Role { return []Role{RoleAdmin, RoleDoctor, RoleNurse, RoleDesk, RoleKiosk} }
+
+// ParseRole parses a role name.
+func ParseRole(s string) (Role, error) {
+	for _, r := range Roles() {
+		if string(r) == s {
+			return r, nil
+		}
+	}
+	names := make([]string, 0, 5)
+	for _, r := range Roles() {
+		names = append(names, string(r))
+	}
+	return "", fmt.Errorf("role %q: %w; want one of %s", s, ErrBadRole, strings.Join(names, ", "))
+}
+
+// Permission names one kind of action an API route performs.
+type Permission string
+
+// The permissions API routes require.
+const (
+	PermRecordsRead   Permission = "records.read"   // generic record API, change feed
+	PermRecordsWrite  Permission = "records.write"  // generic record API writes, applying changes
+	PermPatientRead   Permission = "patient.read"   // read a chart
+	PermPatientSearch Permission = "patient.search" // find a patient
+	PermPatientWrite  Permission = "patient.write"  // register, edit demographics, allergies, diagnoses
+	PermPatientMerge  Permission = "patient.merge"  // merge duplicates, resolve conflicts
+	PermCheckIn       Permission = "checkin"        // identify and check in (kiosk)
+	PermVitalsWrite   Permission = "vitals.write"   // record vital signs
+	PermUsersManage   Permission = "users.manage"   // add staff, change roles
+	PermAuditRead     Permission = "audit.read"     // read the audit trail
+	PermBackup        Permission = "backup"         // take a hot backup
+)
+
+// policy is the one place that says which role may do what. A kiosk may
+// identify patients and check them in, nothing more; it never reads a
+// whole chart.
+func policy(r Role) []Permission {
+	switch r {
+	case RoleAdmin:
+		return []Permission{PermRecordsRead, PermRecordsWrite, PermPatientRead, PermPatientSearch, PermPatientWrite,
+			PermPatientMerge, PermCheckIn, PermVitalsWrite, PermUsersManage, PermAuditRead, PermBackup}
+	case RoleDoctor:
+		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermPatientMerge, PermCheckIn, PermVitalsWrite}
+	case RoleNurse:
+		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermCheckIn, PermVitalsWrite}
+	case RoleDesk:
+		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermPatientMerge, PermCheckIn}
+	case RoleKiosk:
+		return []Permission{PermCheckIn, PermVitalsWrite}
+	}
+	return nil
+}
+
+// Can reports whether role r may perform p.
+func (r Role) Can(p Permission) bool {
+	for _, q := range policy(r) {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
