@@ -37,8 +37,6 @@
 // made up, except for a few well-known ones. Every person is fictional:
 // any match with a real person's name, ID number or phone is chance.
 //
-// [IDCheckChar] and [ValidIDNumber] implement the ID number's check
-// character (ISO 7064 MOD 11-2) and validation, for use beyond sample data.
-// Their errors wrap the sentinels in errors.go and never quote the ID
-// number itself, since it is personal data and errors end up in logs.
+// ID numbers get their check character from package node/residentid, which
+// the care domain also uses to validate what staff type.
 package sample

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"carenode/node/residentid"
 )
 
 // Values of Patient.Sex.
@@ -260,7 +262,7 @@ func (g *Generator) birthDate(age int) time.Time {
 // that month when it is shorter (29 February in a common year).
 func yearsBefore(d time.Time, n int) time.Time {
 	y, m := d.Year()-n, d.Month()
-	return time.Date(y, m, min(d.Day(), daysIn(y, int(m))), 0, 0, 0, 0, time.UTC)
+	return time.Date(y, m, min(d.Day(), time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()), 0, 0, 0, 0, time.UTC)
 }
 
 // idNumber builds an unused ID number for a person of the given sex born
@@ -275,7 +277,8 @@ func (g *Generator) idNumber(code string, birth time.Time, sex string) (string, 
 	}
 	for {
 		ymd := birth.Year()*10000 + int(birth.Month())*100 + birth.Day()
-		base := uint64(atoi(code))*1e11 + uint64(ymd)*1e3
+		areaNum, _ := strconv.Atoi(code) // a 6-digit code from the table
+		base := uint64(areaNum)*1e11 + uint64(ymd)*1e3
 		seq, ok := -1, false
 		// A few random tries nearly always succeed; the scan settles the
 		// rest without looping forever.
@@ -287,11 +290,12 @@ func (g *Generator) idNumber(code string, birth time.Time, sex string) (string, 
 			seq, ok = s, g.claim(base, s)
 		}
 		if ok {
-			b := make([]byte, 0, IDLength)
+			b := make([]byte, 0, residentid.Length)
 			b = append(b, code...)
 			b = appendDigits(b, ymd, 8)
 			b = appendDigits(b, seq, 3)
-			b = append(b, checkChar(b))
+			check, _ := residentid.CheckChar(string(b))
+			b = append(b, check)
 			return string(b), birth
 		}
 		birth = birth.AddDate(0, 0, -1)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"carenode/node/residentid"
 )
 
 // seed is the seed of the statistical tests. They are deterministic, so a
@@ -84,7 +86,7 @@ func TestPatientFields(t *testing.T) {
 			t.Helper()
 			t.Fatalf("patient %d %+v: "+format, append([]any{i, p}, args...)...)
 		}
-		if err := ValidIDNumber(p.IDNumber); err != nil {
+		if err := residentid.Validate(p.IDNumber); err != nil {
 			fail("%v", err)
 		}
 		if ids[p.IDNumber] {
@@ -334,7 +336,7 @@ func TestIDNumberFullDay(t *testing.T) {
 	sameDay := 0
 	for range 600 {
 		id, got := g.idNumber("532528", birth, Female)
-		if err := ValidIDNumber(id); err != nil {
+		if err := residentid.Validate(id); err != nil {
 			t.Fatal(err)
 		}
 		if seen[id] {
@@ -357,7 +359,7 @@ func TestIDNumberFullDay(t *testing.T) {
 func TestTables(t *testing.T) {
 	codes := make(map[string]bool)
 	for _, a := range areaTable() {
-		if len(a.code) != 6 || !allDigits(a.code) || codes[a.code] {
+		if !regexp.MustCompile(`^[0-9]{6}$`).MatchString(a.code) || codes[a.code] {
 			t.Errorf("area code %q malformed or repeated", a.code)
 		}
 		codes[a.code] = true
