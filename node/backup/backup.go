@@ -250,6 +250,14 @@ func extractVerified(path, dir string) (Manifest, error) {
 	}
 	want := map[string]FileEntry{}
 	for _, fe := range m.Files {
+		// Only the three known names: a manifest must never steer a write
+		// outside the directory being restored into.
+		if fe.Name != KeyName && fe.Name != ConfigName && fe.Name != DBName {
+			return m, fail("manifest lists unexpected file %q", fe.Name)
+		}
+		if _, dup := want[fe.Name]; dup {
+			return m, fail("manifest lists %s twice", fe.Name)
+		}
 		want[fe.Name] = fe
 	}
 	got := map[string]bool{}
