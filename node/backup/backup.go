@@ -16,6 +16,8 @@ import (
 
 	"carenode/crdt"
 	"carenode/node/store"
+
+	"carenode/node/atomicfile"
 )
 
 // FormatVersion is the archive layout this build writes.
@@ -96,7 +98,7 @@ func Write(out string, src Sources, m Manifest, progress func(done, total int64)
 		os.Remove(tmp)
 		return m, fmt.Errorf("backup: %w", err)
 	}
-	return m, syncDir(filepath.Dir(out))
+	return m, atomicfile.SyncDir(filepath.Dir(out))
 }
 
 func describe(name, path string) (FileEntry, error) {
@@ -214,7 +216,7 @@ func Extract(path, dir string) (Manifest, error) {
 			return m, fmt.Errorf("restore %s into %s: %w", name, dir, err)
 		}
 	}
-	return m, syncDir(dir)
+	return m, atomicfile.SyncDir(dir)
 }
 
 func extractVerified(path, dir string) (Manifest, error) {
@@ -326,16 +328,4 @@ func checkDB(path string, node crdt.NodeID) (store.Stats, error) {
 		return store.Stats{}, err
 	}
 	return s.Stats()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -9,9 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
+
+	"carenode/node/atomicfile"
 )
 
 const (
@@ -35,7 +36,7 @@ func (id *Identity) Save(path string) error {
 		return fmt.Errorf("save node key %s: encode PKCS#8: %w", path, err)
 	}
 	data := pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: der})
-	if err := writeNew(path, data, keyMode); err != nil {
+	if err := atomicfile.WriteNew(path, data, keyMode); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("save node key %s: %w", path, ErrKeyExists)
 		}
@@ -100,81 +101,6 @@ func parseKeyPEM(data []byte) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("%w: file holds a %T", ErrKeyType, key)
 	}
 	return priv, nil
-}
-
-// writeNew writes data to path atomically and only if path does not exist.
-// An existing file gives an error wrapping fs.ErrExist.
-//
-// The data goes to a temporary file in the same directory, which is synced
-// and then hard-linked into place: unlike rename, link fails instead of
-// replacing a file that appeared after the first check. The directory is
-// synced last so the new name survives a power cut.
-func writeNew(path string, data []byte, perm fs.FileMode) (err error) {
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%s: %w", path, fs.ErrExist)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		// Once linked, the temporary name is just a second name for the
-		// new file; either way it must go.
-		if rmErr := os.Remove(tmpName); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) && err == nil {
-			err = rmErr
-		}
-	}()
-
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-
-	if err := os.Link(tmpName, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		// Some filesystems, such as FAT on a USB stick, have no hard
-		// links. Fall back to rename after checking again, accepting a
-		// narrow race with another writer.
-		if _, statErr := os.Lstat(path); statErr == nil {
-			return fmt.Errorf("%s: %w", path, fs.ErrExist)
-		}
-		if err := os.Rename(tmpName, path); err != nil {
-			return err
-		}
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a new directory entry durable. Windows cannot open a
-// directory for syncing, and NTFS journals the entry anyway.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // shellQuote quotes path for a POSIX shell when it holds characters the

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"carenode/node/atomicfile"
 )
 
 // configMode lets other users read the file: it holds no secrets, and
@@ -232,86 +232,11 @@ func WriteNew(path string, f File) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("write config %s: %w", path, err)
 	}
-	if err := writeNew(path, Render(f), configMode); err != nil {
+	if err := atomicfile.WriteNew(path, Render(f), configMode); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("write config %s: %w", path, ErrConfigExists)
 		}
 		return fmt.Errorf("write config %s: %w", path, err)
 	}
 	return nil
-}
-
-// writeNew writes data to path atomically and only if path does not exist.
-// An existing file gives an error wrapping fs.ErrExist.
-//
-// The data goes to a temporary file in the same directory, which is synced
-// and then hard-linked into place: unlike rename, link fails instead of
-// replacing a file that appeared after the first check. The directory is
-// synced last so the new name survives a power cut.
-func writeNew(path string, data []byte, perm fs.FileMode) (err error) {
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%s: %w", path, fs.ErrExist)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		// Once linked, the temporary name is just a second name for the
-		// new file; either way it must go.
-		if rmErr := os.Remove(tmpName); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) && err == nil {
-			err = rmErr
-		}
-	}()
-
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-
-	if err := os.Link(tmpName, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		// Some filesystems, such as FAT on a USB stick, have no hard
-		// links. Fall back to rename after checking again, accepting a
-		// narrow race with another writer.
-		if _, statErr := os.Lstat(path); statErr == nil {
-			return fmt.Errorf("%s: %w", path, fs.ErrExist)
-		}
-		if err := os.Rename(tmpName, path); err != nil {
-			return err
-		}
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a new directory entry durable. Windows cannot open a
-// directory for syncing, and NTFS journals the entry anyway.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

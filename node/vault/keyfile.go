@@ -8,9 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
+
+	"carenode/node/atomicfile"
 )
 
 const (
@@ -58,7 +59,7 @@ func WriteKeyFile(path string, kf KeyFileKey) error {
 	}
 	data := encodeKeyFile(kf)
 	defer clear(data)
-	if err := writeNew(path, data, keyFileMode); err != nil {
+	if err := atomicfile.WriteNew(path, data, keyFileMode); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("write key file %s: %w", path, ErrKeyFileExists)
 		}
@@ -105,82 +106,6 @@ func ReadKeyFile(path string) (KeyFileKey, error) {
 		return KeyFileKey{}, fmt.Errorf("read key file %s: %w", path, err)
 	}
 	return kf, nil
-}
-
-// writeNew writes data to path atomically and only if path does not exist;
-// an existing file gives an error wrapping fs.ErrExist. (The same method as
-// node/identity: temporary file, sync, hard link into place, sync the
-// directory.)
-func writeNew(path string, data []byte, perm fs.FileMode) (err error) {
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%s: %w", path, fs.ErrExist)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		// Once linked, the temporary name is a second name for the new
-		// file; either way it must go.
-		if rmErr := os.Remove(tmpName); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) && err == nil {
-			err = rmErr
-		}
-	}()
-
-	// CreateTemp makes the file 0600 already; Chmod makes it exact
-	// whatever the umask.
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-
-	// Link, unlike rename, fails rather than replace a file that appeared
-	// since the check above.
-	if err := os.Link(tmpName, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		// Some filesystems, such as FAT on a USB stick, have no hard
-		// links. Fall back to rename after checking again, accepting a
-		// narrow race with another writer.
-		if _, statErr := os.Lstat(path); statErr == nil {
-			return fmt.Errorf("%s: %w", path, fs.ErrExist)
-		}
-		if err := os.Rename(tmpName, path); err != nil {
-			return err
-		}
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a new directory entry durable. Windows cannot open a
-// directory for syncing, and NTFS journals the entry anyway.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // shellQuote quotes path for a POSIX shell when it holds characters the

@@ -1,0 +1,91 @@
+// Package atomicfile writes small files that must survive a power cut whole
+// or not at all, and must never replace a file that is already there: node
+// keys, config files, kiosk key files.
+package atomicfile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// WriteNew writes data to path atomically and only if path does not exist.
+// An existing file gives an error wrapping fs.ErrExist.
+//
+// The data goes to a temporary file in the same directory, which is synced
+// and then hard-linked into place: unlike rename, link fails instead of
+// replacing a file that appeared after the first check. The directory is
+// synced last so the new name survives a power cut.
+func WriteNew(path string, data []byte, perm fs.FileMode) (err error) {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%s: %w", path, fs.ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		// Once linked, the temporary name is just a second name for the
+		// new file; either way it must go.
+		if rmErr := os.Remove(tmpName); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) && err == nil {
+			err = rmErr
+		}
+	}()
+
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+
+	if err := os.Link(tmpName, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		// Some filesystems, such as FAT on a USB stick, have no hard
+		// links. Fall back to rename after checking again, accepting a
+		// narrow race with another writer.
+		if _, statErr := os.Lstat(path); statErr == nil {
+			return fmt.Errorf("%s: %w", path, fs.ErrExist)
+		}
+		if err := os.Rename(tmpName, path); err != nil {
+			return err
+		}
+	}
+	return SyncDir(dir)
+}
+
+// SyncDir makes new directory entries durable. Windows cannot open a
+// directory for syncing, and NTFS journals the entry anyway.
+func SyncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}
