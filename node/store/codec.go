@@ -35,6 +35,9 @@ func newCodec() (codec, error) {
 }
 
 func (c codec) marshal(v any) ([]byte, error) {
+	if b, ok := encodeFast(v); ok {
+		return b, nil
+	}
 	b, err := c.enc.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -51,6 +54,9 @@ func (c codec) unmarshal(b []byte, v any) error {
 	}
 	if b[0] != formatV1 {
 		return fmt.Errorf("%w: unknown value format %d", ErrCorrupt, b[0])
+	}
+	if decodeFast(b[1:], v) {
+		return nil
 	}
 	if err := c.dec.Unmarshal(b[1:], v); err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)

@@ -15,15 +15,21 @@
 //
 // Values are CBOR (fxamacker/cbor/v2 in core deterministic mode, integer map
 // keys) behind a one-byte format version, so equal states are equal bytes and
-// a later format can be read beside the old one.
+// a later format can be read beside the old one. Records and changes, the
+// values on every hot path, are written and read by hand-written code that
+// produces the same bytes (fastcodec.go); anything unusual is left to the
+// library.
 //
 // Writes: local writes go through a single committer goroutine that gathers
 // every write waiting at the moment into one bbolt transaction (group
-// commit); a Write returns only after that transaction is on disk. A batch of
-// remote changes is applied in one transaction together with the version
-// vector update, so a batch is either wholly applied or not at all and a
-// sync cut anywhere resumes without loss or duplicates. Applying is
-// idempotent: a change already in the log is skipped.
+// commit); a Write returns only after that transaction is on disk. A batch of remote changes is applied in one
+// transaction together with the version vector update, so a batch is either
+// wholly applied or not at all and a sync cut anywhere resumes without loss
+// or duplicates. Applying is idempotent: a change already in the log is
+// skipped. Decoding and encoding a batch's records are spread over the CPUs;
+// every bbolt call stays on the transaction's goroutine.
+//
+// Benchmarks (bench_test.go) and their figures: docs/BENCHMARKS.md.
 //
 // The store never sees plaintext it should not keep: it stores the bytes it
 // is given. Personal data is encrypted before it reaches here (node's care

@@ -33,10 +33,15 @@ func (s *Store) Get(coll, id string) (RecordView, error) {
 }
 
 func (s *Store) view(tx *bolt.Tx, coll, id string) (RecordView, error) {
-	merges, err := readMerges(s.codec, tx, coll)
+	merges, err := s.mergesIn(tx, coll)
 	if err != nil {
 		return RecordView{}, err
 	}
+	return s.viewWith(tx, coll, id, merges)
+}
+
+// viewWith is view with coll's merges already read.
+func (s *Store) viewWith(tx *bolt.Tx, coll, id string, merges *crdt.Merges) (RecordView, error) {
 	members := merges.Members(id)
 	b := tx.Bucket(bucketRecords).Bucket([]byte(coll))
 	if b == nil {
@@ -94,7 +99,7 @@ func (s *Store) List(coll, after string, limit int) ([]RecordView, error) {
 		if b == nil {
 			return nil
 		}
-		merges, err := readMerges(s.codec, tx, coll)
+		merges, err := s.mergesIn(tx, coll)
 		if err != nil {
 			return err
 		}
@@ -110,7 +115,7 @@ func (s *Store) List(coll, after string, limit int) ([]RecordView, error) {
 			if merges.Survivor(string(k)) != string(k) {
 				continue
 			}
-			v, err := s.view(tx, coll, string(k))
+			v, err := s.viewWith(tx, coll, string(k), merges)
 			if err != nil {
 				return err
 			}

@@ -45,22 +45,23 @@ func (s *Store) ApplyRemote(changes []crdt.Change) (ApplyResult, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		res = ApplyResult{}
 		t = s.newTxState(tx)
+		encoded, err := t.prefetch(changes)
+		if err != nil {
+			return err
+		}
 		now := s.now()
-		seen := make(map[crdt.NodeID]map[uint64]bool)
 		for i := range changes {
 			c := &changes[i]
-			if t.inLog(c.Origin, c.Seq) || seen[c.Origin][c.Seq] {
+			// inLog sees this transaction's appends, so a change sent twice
+			// in one batch is caught too.
+			if t.inLog(c.Origin, c.Seq) {
 				res.Duplicates++
 				continue
 			}
-			if seen[c.Origin] == nil {
-				seen[c.Origin] = map[uint64]bool{}
-			}
-			seen[c.Origin][c.Seq] = true
 			if ev, ok := s.clock.Observe(c.Stamp, now); ok {
 				res.Skew = append(res.Skew, ev)
 			}
-			if err := t.apply(c, nil); err != nil {
+			if err := t.apply(c, encoded[i]); err != nil {
 				return err
 			}
 			res.Applied++

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -87,10 +89,14 @@ type Store struct {
 	closed   bool
 	writeMu  sync.Mutex // serialises write transactions and guards clock
 	clock    *crdt.Clock
-	stateMu  sync.RWMutex // guards vector and logLen mirrors
+	stateMu  sync.RWMutex // guards vector, held and logLen mirrors
 	vector   crdt.Vector
+	held     crdt.Vector // origin -> highest sequence in the log, gaps or not
 	logLen   uint64
 	closeErr error
+
+	mergesMu    sync.Mutex // guards mergesCache
+	mergesCache map[string]mergesEntry
 }
 
 // Open opens (or, with opts.Create, creates) the store at opts.Path.
@@ -240,7 +246,27 @@ func (s *Store) readState(tx *bolt.Tx) error {
 		}
 		s.clock.Restore(last)
 	}
+	// Every origin with a change in the log is in the vector bucket (flush
+	// writes each origin it appends to), so one seek per origin finds the
+	// highest sequence held.
+	held := crdt.Vector{}
+	c := tx.Bucket(bucketLog).Cursor()
+	for origin := range vec {
+		prefix := logPrefix(string(origin))
+		last := logKey(string(origin), math.MaxUint64)
+		k, _ := c.Seek(last)
+		switch {
+		case k == nil: // past the end of the log
+			k, _ = c.Last()
+		case !bytes.Equal(k, last):
+			k, _ = c.Prev()
+		}
+		if k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 {
+			held[origin] = getU64(k[len(prefix):])
+		}
+	}
 	s.vector = vec
+	s.held = held
 	s.logLen = getU64(meta.Get(keyLogLen))
 	return nil
 }

@@ -593,3 +593,141 @@ func TestBackupWhileWriting(t *testing.T) {
 		t.Errorf("backup inconsistent: %+v", st)
 	}
 }
+
+// TestGapSurvivesReopen checks the in-memory "highest sequence held" mirror
+// that lets ApplyRemote skip log lookups: changes held past a gap must be
+// found after a restart, the vector must advance over them once the gap
+// fills, and a change sent twice in one batch must be stored once.
+func TestGapSurvivesReopen(t *testing.T) {
+	a := openTest(t, "NODEA")
+	for i := range 12 {
+		mustWrite(t, a, WriteRequest{Collection: "c", Record: fmt.Sprintf("r%d", i%3), Edits: []Edit{set("n", fmt.Sprint(i))}})
+	}
+	changes := allChanges(t, a)
+	path := filepath.Join(t.TempDir(), "b.db")
+	b := openAt(t, path, "NODEB")
+	if _, err := b.ApplyRemote(changes[6:9]); err != nil { // 7..9, ahead of a gap
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = openAt(t, path, "NODEB")
+	res, err := b.ApplyRemote([]crdt.Change{changes[7], changes[7], changes[10]}) // 8 again, 11 twice-less, ahead
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Applied != 1 || res.Duplicates != 2 || res.Vector["NODEA"] != 0 {
+		t.Fatalf("after reopen: %+v, want 1 applied (11), 2 duplicates (8, 8), vector 0", res)
+	}
+	res, err = b.ApplyRemote([]crdt.Change{changes[2], changes[0], changes[1], changes[0], changes[3], changes[4], changes[5]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Applied != 6 || res.Duplicates != 1 || res.Vector["NODEA"] != 9 {
+		t.Fatalf("gap filled: %+v, want 6 applied, 1 duplicate, vector 9 (10 still missing)", res)
+	}
+	res, err = b.ApplyRemote(changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Applied != 2 || res.Vector["NODEA"] != 12 || b.LogLen() != 12 {
+		t.Fatalf("all sent: %+v, log %d, want 2 applied (10, 12), vector 12, log 12", res, b.LogLen())
+	}
+	// Local writes on b after all this still number from b's own vector.
+	if w := mustWrite(t, b, WriteRequest{Collection: "c", Record: "r0", Edits: []Edit{set("n", "b")}}); w.Change.Seq != 1 {
+		t.Errorf("b's first own change has seq %d, want 1", w.Change.Seq)
+	}
+}
+
+// TestMergesCacheFollowsWrites checks that reads see a merge as soon as it
+// is written, though the store keeps decoded merges between reads.
+func TestMergesCacheFollowsWrites(t *testing.T) {
+	s := openTest(t, "NODEA")
+	for _, id := range []string{"x", "y", "z"} {
+		mustWrite(t, s, WriteRequest{Collection: "p", Record: id, Create: true, Edits: []Edit{set("name", `"`+id+`"`)}})
+	}
+	if v, err := s.Get("p", "x"); err != nil || v.ID != "x" || len(v.Merged) != 0 {
+		t.Fatalf("before merge: %+v %v", v, err)
+	}
+	mustWrite(t, s, WriteRequest{Collection: "p", Record: "x", Edits: []Edit{{Kind: crdt.MutMerge, Into: "y"}}})
+	if v, err := s.Get("p", "x"); err != nil || v.ID != "y" || fmt.Sprint(v.Merged) != "[x]" {
+		t.Fatalf("after merge x->y: %+v %v", v, err)
+	}
+	// A write to the merged-away id lands on the survivor.
+	if w := mustWrite(t, s, WriteRequest{Collection: "p", Record: "x", Edits: []Edit{set("phone", `"1"`)}}); w.Record != "y" {
+		t.Errorf("write to x went to %s, want y", w.Record)
+	}
+	mustWrite(t, s, WriteRequest{Collection: "p", Record: "y", Edits: []Edit{{Kind: crdt.MutMerge, Into: "z"}}})
+	v, err := s.Get("p", "x")
+	if err != nil || v.ID != "z" || fmt.Sprint(v.Merged) != "[x y]" {
+		t.Fatalf("after merge y->z: %+v %v", v, err)
+	}
+	if got := field(t, v, "phone"); got != `"1"` {
+		t.Errorf("phone on survivor = %s", got)
+	}
+	list, err := s.List("p", "", 10)
+	if err != nil || len(list) != 1 || list[0].ID != "z" {
+		t.Errorf("list = %+v %v, want z only", list, err)
+	}
+}
+
+// TestFailedBatchLeavesNoTrace checks that a batch that fails part way
+// changes nothing: not the file, and not any state kept in memory (the
+// vector, the log length, decoded records a later write could build on).
+func TestFailedBatchLeavesNoTrace(t *testing.T) {
+	s := openTest(t, "NODEB")
+	mustWrite(t, s, WriteRequest{Collection: "p", Record: "x", Create: true, Edits: []Edit{set("name", `"x"`)}})
+	// A damaged record y, put behind the store's back.
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRecords).Bucket([]byte("p")).Put([]byte("y"), []byte{formatV1, 0xff})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stamp := func(n int64) crdt.Stamp { return crdt.Stamp{Wall: n, Node: "NODEA"} }
+	batch := []crdt.Change{
+		{Origin: "NODEA", Seq: 1, Stamp: stamp(1), Collection: "p", Record: "x", Muts: []crdt.Mutation{{Kind: crdt.MutAdd, Field: "tags", Elem: "ghost"}}},
+		{Origin: "NODEA", Seq: 2, Stamp: stamp(2), Collection: "p", Record: "y", Muts: []crdt.Mutation{{Kind: crdt.MutAdd, Field: "tags", Elem: "y"}}},
+	}
+	if _, err := s.ApplyRemote(batch); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("err = %v, want ErrCorrupt", err)
+	}
+	if s.LogLen() != 1 || s.Vector()["NODEA"] != 0 {
+		t.Fatalf("failed batch left log %d, vector %v", s.LogLen(), s.Vector())
+	}
+	mustWrite(t, s, WriteRequest{Collection: "p", Record: "x", Edits: []Edit{set("phone", `"1"`)}})
+	v, err := s.Get("p", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Sets["tags"]) != 0 {
+		t.Errorf("x shows %v from the batch that failed", v.Sets["tags"])
+	}
+}
+
+// TestCallerBuffersNotKept checks that the store does not hold on to the
+// caller's value slices past the call: a caller may reuse its buffers once
+// a call returns.
+func TestCallerBuffersNotKept(t *testing.T) {
+	s := openTest(t, "NODEB")
+	buf := []byte(`"first"`)
+	mustWrite(t, s, WriteRequest{Collection: "p", Record: "x", Edits: []Edit{{Kind: crdt.MutSet, Field: "name", Value: buf}}})
+	remote := []byte(`"remote"`)
+	if _, err := s.ApplyRemote([]crdt.Change{{Origin: "NODEA", Seq: 1, Stamp: crdt.Stamp{Wall: 1, Node: "NODEA"}, Collection: "p", Record: "x",
+		Muts: []crdt.Mutation{{Kind: crdt.MutSet, Field: "note", Value: remote}}}}); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, `"XXXXX"`)
+	copy(remote, `"XXXXXX"`)
+	mustWrite(t, s, WriteRequest{Collection: "p", Record: "x", Edits: []Edit{set("phone", `"1"`)}})
+	v, err := s.Get("p", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := field(t, v, "name"); got != `"first"` {
+		t.Errorf("name = %s, want the value as written", got)
+	}
+	if got := field(t, v, "note"); got != `"remote"` {
+		t.Errorf("note = %s, want the value as applied", got)
+	}
+}

@@ -2,7 +2,13 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -14,12 +20,22 @@ import (
 type txState struct {
 	s       *Store
 	tx      *bolt.Tx
+	log     *bolt.Bucket
+	colls   map[string]*bolt.Bucket // records/<coll>, nil if it does not exist yet
 	records map[recKey]*cachedRecord
 	merges  map[string]*cachedMerges
 	vector  crdt.Vector // working copy, written back at flush
-	touched map[crdt.NodeID]bool
+	held    crdt.Vector // working copy of Store.held
+	added   map[crdt.NodeID]*seqRun
 	logLen  uint64
 	counts  map[string]uint64 // new records per collection
+}
+
+// seqRun summarises the sequence numbers of one origin appended in a
+// transaction, enough to tell whether they extend the vector without a gap.
+type seqRun struct {
+	min, max, n uint64
+	ahead       bool // the log held changes past the vector before this transaction
 }
 
 type recKey struct{ coll, id string }
@@ -32,15 +48,31 @@ type cachedRecord struct {
 
 type cachedMerges struct {
 	m     *crdt.Merges
-	dirty bool
+	dirty bool   // m is this transaction's own copy, changed
+	raw   []byte // m encoded, set by flush
 }
 
 func (s *Store) newTxState(tx *bolt.Tx) *txState {
 	s.stateMu.RLock()
-	vec, logLen := s.vector.Clone(), s.logLen
+	vec, held, logLen := s.vector.Clone(), s.held.Clone(), s.logLen
 	s.stateMu.RUnlock()
-	return &txState{s: s, tx: tx, records: map[recKey]*cachedRecord{}, merges: map[string]*cachedMerges{},
-		vector: vec, touched: map[crdt.NodeID]bool{}, logLen: logLen, counts: map[string]uint64{}}
+	log := tx.Bucket(bucketLog)
+	// The log only grows at the end of each origin's range: fill its pages
+	// rather than leave half of each split empty.
+	log.FillPercent = 0.9
+	return &txState{s: s, tx: tx, log: log, colls: map[string]*bolt.Bucket{},
+		records: map[recKey]*cachedRecord{}, merges: map[string]*cachedMerges{},
+		vector: vec, held: held, added: map[crdt.NodeID]*seqRun{}, logLen: logLen, counts: map[string]uint64{}}
+}
+
+// coll returns the bucket of collection coll, nil if it has none yet.
+func (t *txState) coll(coll string) *bolt.Bucket {
+	b, ok := t.colls[coll]
+	if !ok {
+		b = t.tx.Bucket(bucketRecords).Bucket([]byte(coll))
+		t.colls[coll] = b
+	}
+	return b
 }
 
 func (t *txState) record(coll, id string) (*cachedRecord, error) {
@@ -49,7 +81,7 @@ func (t *txState) record(coll, id string) (*cachedRecord, error) {
 		return c, nil
 	}
 	c := &cachedRecord{rec: &crdt.Record{}}
-	if b := t.tx.Bucket(bucketRecords).Bucket([]byte(coll)); b != nil {
+	if b := t.coll(coll); b != nil {
 		if v := b.Get([]byte(id)); v != nil {
 			if err := t.s.codec.unmarshal(v, c.rec); err != nil {
 				return nil, fmt.Errorf("read record %s/%s: %w", coll, id, err)
@@ -61,11 +93,115 @@ func (t *txState) record(coll, id string) (*cachedRecord, error) {
 	return c, nil
 }
 
+// prefetch reads and decodes, spread over the CPUs, the records the
+// changes will touch, and encodes the changes for the log. It returns the
+// encodings, nil for a change below the vector (a duplicate). The bbolt
+// calls stay on the transaction's goroutine; only decoding and encoding run
+// beside it, on bytes and values nobody changes meanwhile.
+func (t *txState) prefetch(changes []crdt.Change) ([][]byte, error) {
+	type load struct {
+		k   recKey
+		raw []byte
+		rec *crdt.Record
+	}
+	var loads []load
+	queued := map[recKey]bool{}
+	for i := range changes {
+		c := &changes[i]
+		k := recKey{c.Collection, c.Record}
+		if c.Seq <= t.vector[c.Origin] || queued[k] {
+			continue
+		}
+		queued[k] = true
+		if _, ok := t.records[k]; ok {
+			continue
+		}
+		var raw []byte
+		if b := t.coll(k.coll); b != nil {
+			raw = b.Get([]byte(k.id))
+		}
+		loads = append(loads, load{k: k, raw: raw})
+	}
+	encoded := make([][]byte, len(changes))
+	n := len(loads)
+	err := parallel(n+len(changes), func(i int) error {
+		if i >= n {
+			c := &changes[i-n]
+			if c.Seq <= t.vector[c.Origin] {
+				return nil
+			}
+			b, err := t.s.codec.marshal(c)
+			if err != nil {
+				return fmt.Errorf("encode change %s/%d: %w", c.Origin, c.Seq, err)
+			}
+			encoded[i-n] = b
+			return nil
+		}
+		l := &loads[i]
+		l.rec = &crdt.Record{}
+		if l.raw == nil {
+			return nil
+		}
+		if err := t.s.codec.unmarshal(l.raw, l.rec); err != nil {
+			return fmt.Errorf("read record %s/%s: %w", l.k.coll, l.k.id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range loads {
+		t.records[l.k] = &cachedRecord{rec: l.rec, exists: l.raw != nil}
+	}
+	return encoded, nil
+}
+
+// parallel calls f(0) … f(n-1) on up to GOMAXPROCS goroutines and returns
+// the first error. Small jobs run on the caller's goroutine alone.
+func parallel(n int, f func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n/64)
+	if workers <= 1 {
+		for i := range n {
+			if err := f(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var next atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					errs[w] = err
+					next.Store(int64(n)) // stop the others early
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergesOf returns coll's merges for this transaction. They may be the
+// store's shared decoded copy: call add, never m.Add, to change them.
 func (t *txState) mergesOf(coll string) (*cachedMerges, error) {
 	if c, ok := t.merges[coll]; ok {
 		return c, nil
 	}
-	m, err := readMerges(t.s.codec, t.tx, coll)
+	m, err := t.s.mergesIn(t.tx, coll)
 	if err != nil {
 		return nil, err
 	}
@@ -74,14 +210,56 @@ func (t *txState) mergesOf(coll string) (*cachedMerges, error) {
 	return c, nil
 }
 
-func readMerges(c codec, tx *bolt.Tx, coll string) (*crdt.Merges, error) {
-	m := &crdt.Merges{}
-	if v := tx.Bucket(bucketMerges).Get([]byte(coll)); v != nil {
-		if err := c.unmarshal(v, m); err != nil {
-			return nil, fmt.Errorf("read merges of %s: %w", coll, err)
-		}
+// add records edge e, copying the shared merges first.
+func (c *cachedMerges) add(e crdt.MergeEdge) {
+	if c.dirty {
+		c.m.Add(e)
+		return
 	}
+	if own := c.m.Clone(); own.Add(e) {
+		c.m, c.dirty = own, true
+	}
+}
+
+// mergesEntry is a collection's merges as decoded, with the bytes they were
+// decoded from.
+type mergesEntry struct {
+	raw []byte
+	m   *crdt.Merges
+}
+
+// mergesIn returns coll's merges as tx sees them. Every read needs them (to
+// follow an id to its survivor) and decoding them costs in proportion to
+// every merge ever made, so the store keeps the last decoded copy and uses
+// it while tx holds the very same bytes. The result is shared: read only.
+func (s *Store) mergesIn(tx *bolt.Tx, coll string) (*crdt.Merges, error) {
+	v := tx.Bucket(bucketMerges).Get([]byte(coll))
+	if v == nil {
+		return &crdt.Merges{}, nil
+	}
+	s.mergesMu.Lock()
+	e, ok := s.mergesCache[coll]
+	s.mergesMu.Unlock()
+	if ok && bytes.Equal(e.raw, v) {
+		return e.m, nil
+	}
+	m := &crdt.Merges{}
+	if err := s.codec.unmarshal(v, m); err != nil {
+		return nil, fmt.Errorf("read merges of %s: %w", coll, err)
+	}
+	s.cacheMerges(coll, slices.Clone(v), m)
 	return m, nil
+}
+
+// cacheMerges makes m, decoded from raw, the shared copy of coll's merges.
+// Neither may change afterwards.
+func (s *Store) cacheMerges(coll string, raw []byte, m *crdt.Merges) {
+	s.mergesMu.Lock()
+	defer s.mergesMu.Unlock()
+	if s.mergesCache == nil {
+		s.mergesCache = map[string]mergesEntry{}
+	}
+	s.mergesCache[coll] = mergesEntry{raw: raw, m: m}
 }
 
 // apply folds a validated change into the cached state and appends it to the
@@ -105,47 +283,72 @@ func (t *txState) apply(c *crdt.Change, encoded []byte) error {
 		if err != nil {
 			return err
 		}
-		if cm.m.Add(crdt.MergeEdge{From: c.Record, Into: c.Muts[i].Into, Stamp: c.Stamp}) {
-			cm.dirty = true
-		}
+		cm.add(crdt.MergeEdge{From: c.Record, Into: c.Muts[i].Into, Stamp: c.Stamp})
 	}
 	if encoded == nil {
 		if encoded, err = t.s.codec.marshal(c); err != nil {
 			return fmt.Errorf("encode change %s/%d: %w", c.Origin, c.Seq, err)
 		}
 	}
-	if err := t.tx.Bucket(bucketLog).Put(logKey(string(c.Origin), c.Seq), encoded); err != nil {
+	if err := t.log.Put(logKey(string(c.Origin), c.Seq), encoded); err != nil {
 		return fmt.Errorf("append change %s/%d: %w", c.Origin, c.Seq, err)
 	}
 	t.logLen++
-	t.touched[c.Origin] = true
+	run := t.added[c.Origin]
+	if run == nil {
+		run = &seqRun{min: c.Seq, max: c.Seq, ahead: t.held[c.Origin] > t.vector[c.Origin]}
+		t.added[c.Origin] = run
+	}
+	run.min, run.max, run.n = min(run.min, c.Seq), max(run.max, c.Seq), run.n+1
+	t.held[c.Origin] = max(t.held[c.Origin], c.Seq)
 	return nil
 }
 
-// inLog reports whether the log holds change seq of origin.
+// inLog reports whether the log holds change seq of origin, this
+// transaction's appends included. Only a change between the vector and the
+// highest sequence held (one that arrived ahead of a gap) needs a look.
 func (t *txState) inLog(origin crdt.NodeID, seq uint64) bool {
 	if seq <= t.vector[origin] {
 		return true
 	}
-	return t.tx.Bucket(bucketLog).Get(logKey(string(origin), seq)) != nil
+	if seq > t.held[origin] {
+		return false
+	}
+	return t.log.Get(logKey(string(origin), seq)) != nil
 }
 
 // flush writes every dirty record, merge set, count and the vector.
 func (t *txState) flush() error {
 	recs := t.tx.Bucket(bucketRecords)
+	// In key order, so each Put's search starts near the last one's.
+	dirty := make([]recKey, 0, len(t.records))
 	for k, c := range t.records {
-		if !c.dirty {
-			continue
+		if c.dirty {
+			dirty = append(dirty, k)
 		}
-		b, err := recs.CreateBucketIfNotExists([]byte(k.coll))
+	}
+	slices.SortFunc(dirty, func(a, b recKey) int { return cmp.Or(strings.Compare(a.coll, b.coll), strings.Compare(a.id, b.id)) })
+	vals := make([][]byte, len(dirty))
+	if err := parallel(len(dirty), func(i int) error {
+		v, err := t.s.codec.marshal(t.records[dirty[i]].rec)
 		if err != nil {
-			return fmt.Errorf("create collection %s: %w", k.coll, err)
+			return fmt.Errorf("encode record %s/%s: %w", dirty[i].coll, dirty[i].id, err)
 		}
-		v, err := t.s.codec.marshal(c.rec)
-		if err != nil {
-			return fmt.Errorf("encode record %s/%s: %w", k.coll, k.id, err)
+		vals[i] = v
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i, k := range dirty {
+		b := t.coll(k.coll)
+		if b == nil {
+			var err error
+			if b, err = recs.CreateBucket([]byte(k.coll)); err != nil {
+				return fmt.Errorf("create collection %s: %w", k.coll, err)
+			}
+			t.colls[k.coll] = b
 		}
-		if err := b.Put([]byte(k.id), v); err != nil {
+		if err := b.Put([]byte(k.id), vals[i]); err != nil {
 			return fmt.Errorf("write record %s/%s: %w", k.coll, k.id, err)
 		}
 	}
@@ -157,6 +360,7 @@ func (t *txState) flush() error {
 		if err != nil {
 			return fmt.Errorf("encode merges of %s: %w", coll, err)
 		}
+		c.raw = v
 		if err := t.tx.Bucket(bucketMerges).Put([]byte(coll), v); err != nil {
 			return fmt.Errorf("write merges of %s: %w", coll, err)
 		}
@@ -170,16 +374,17 @@ func (t *txState) flush() error {
 	// Advance each touched origin over every change now held contiguously;
 	// changes that arrived ahead of a gap wait in the log until it fills.
 	vb := t.tx.Bucket(bucketVector)
-	log := t.tx.Bucket(bucketLog)
-	for origin := range t.touched {
+	for origin, run := range t.added {
 		n := t.vector[origin]
-		c := log.Cursor()
-		prefix := logPrefix(string(origin))
-		for k, _ := c.Seek(logKey(string(origin), n+1)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, _ = c.Next() {
-			if getU64(k[len(prefix):]) != n+1 {
-				break
-			}
-			n++
+		switch {
+		case !run.ahead && run.max <= n:
+			// Local writes: localWrite advanced the vector as it numbered them.
+		case !run.ahead && run.min == n+1 && run.max-run.min+1 == run.n:
+			// The usual remote batch: this transaction appended n+1 … max and
+			// nothing waited past a gap, so there is nothing to scan.
+			n = run.max
+		default:
+			n = t.contiguous(origin, n)
 		}
 		t.vector[origin] = n
 		if err := vb.Put([]byte(origin), u64(n)); err != nil {
@@ -197,11 +402,32 @@ func (t *txState) flush() error {
 	return meta.Put(keyClock, clock)
 }
 
-// publish copies the committed vector and log length to the in-memory
-// mirrors. Call only after the transaction committed.
+// contiguous returns the highest sequence m >= n such that the log holds
+// every change of origin up to m, given that it holds those up to n.
+func (t *txState) contiguous(origin crdt.NodeID, n uint64) uint64 {
+	c := t.log.Cursor()
+	prefix := logPrefix(string(origin))
+	for k, _ := c.Seek(logKey(string(origin), n+1)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, _ = c.Next() {
+		if getU64(k[len(prefix):]) != n+1 {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// publish copies the committed vector, highest sequences and log length to
+// the in-memory mirrors and shares the merges it wrote. Call only after the
+// transaction committed.
 func (t *txState) publish() {
 	t.s.stateMu.Lock()
 	t.s.vector = t.vector
+	t.s.held = t.held
 	t.s.logLen = t.logLen
 	t.s.stateMu.Unlock()
+	for coll, c := range t.merges {
+		if c.dirty {
+			t.s.cacheMerges(coll, c.raw, c.m)
+		}
+	}
 }

@@ -132,7 +132,10 @@ func (s *Store) committer() {
 	}
 }
 
-// gather takes first and every request already waiting, up to MaxBatch.
+// gather takes first and every request already waiting, up to MaxBatch. It
+// does not wait for more: a lingering wait (for writers about to send their
+// next write) was tried and measured; it helped only when fsync was slow and
+// cost throughput when fsync was fast (docs/BENCHMARKS.md).
 func (s *Store) gather(first *writeReq) []*writeReq {
 	batch := []*writeReq{first}
 	for len(batch) < s.opts.MaxBatch {
@@ -209,12 +212,16 @@ func (t *txState) localWrite(r *writeReq) error {
 	case r.MustExist && !cr.exists:
 		return fmt.Errorf("write %s/%s: %w", coll, r.Record, ErrNotFound)
 	}
-	var seenView *crdt.Record // the survivor joined with its duplicates, built on demand
+	var seenView *crdt.Record // the survivor joined with its duplicates, built on demand; read only
 	view := func() (*crdt.Record, error) {
 		if seenView != nil {
 			return seenView, nil
 		}
 		members := cm.m.Members(id)
+		if len(members) == 1 { // nothing merged into it: read the record itself
+			seenView = cr.rec
+			return seenView, nil
+		}
 		var others []*crdt.Record
 		for _, m := range members[1:] {
 			o, err := t.record(coll, m)
