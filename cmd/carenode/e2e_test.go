@@ -454,6 +454,9 @@ func TestStatusBackupRestore(t *testing.T) {
 	if st.Node != ost.Node || st.Store.Records["patients"] != 50 || st.Store.LogLen < 50 || st.Store.LogLen != st.Store.Vector[st.Store.Node] {
 		t.Errorf("restored node %+v, original %s", st, ost.Node)
 	}
+	if !strings.HasPrefix(string(st.Store.Origin), st.Node+".") {
+		t.Errorf("restored node writes under origin %q; want a new incarnation of %s", st.Store.Origin, st.Node)
+	}
 	srv2 := startServe(t, restored)
 	if code, rec := getRecord(t, srv2.url+"/api/v1/records/patients/p7"); code != 200 || rec["fields"].(map[string]any)["name"] != "王秀兰" {
 		t.Errorf("restored record p7: %d %v", code, rec)

@@ -361,6 +361,7 @@ type statusBody struct {
 	Version string `json:"version"`
 	Store   struct {
 		Node        string            `json:"node"`
+		Origin      string            `json:"origin"`
 		Schema      uint64            `json:"schema"`
 		Records     map[string]uint64 `json:"records"`
 		LogLen      uint64            `json:"logLength"`

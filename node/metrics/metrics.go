@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"carenode/crdt"
 )
 
 // Metrics is one node's set of collectors, in a registry of its own (no
@@ -23,6 +25,8 @@ type Metrics struct {
 	remoteApplied prometheus.Counter
 	remoteDups    prometheus.Counter
 	applySeconds  prometheus.Histogram
+	skewEvents    prometheus.Counter
+	skewAhead     prometheus.Gauge
 	httpRequests  *prometheus.CounterVec
 	httpSeconds   *prometheus.HistogramVec
 }
@@ -59,6 +63,12 @@ func New() *Metrics {
 			Name: "carenode_store_remote_apply_seconds", Help: "Time to apply one batch of remote changes.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		skewEvents: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carenode_clock_skew_events_total", Help: "Remote changes stamped further ahead than the clock may follow (kept, clock not moved).",
+		}),
+		skewAhead: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "carenode_clock_skew_last_ahead_seconds", Help: "How far ahead of local time the last over-skewed remote stamp was.",
+		}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "carenode_http_requests_total", Help: "HTTP requests served, by route and status code.",
 		}, []string{"route", "code"}),
@@ -68,7 +78,7 @@ func New() *Metrics {
 		}, []string{"route"}),
 	}
 	m.Registry.MustRegister(m.writes, m.commits, m.commitSeconds, m.batchSize, m.logLength,
-		m.remoteApplied, m.remoteDups, m.applySeconds, m.httpRequests, m.httpSeconds,
+		m.remoteApplied, m.remoteDups, m.applySeconds, m.skewEvents, m.skewAhead, m.httpRequests, m.httpSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -90,6 +100,12 @@ func (m *Metrics) Applied(applied, dups int, d time.Duration) {
 
 // LogLength implements store.Observer.
 func (m *Metrics) LogLength(n uint64) { m.logLength.Set(float64(n)) }
+
+// ClockSkew implements store.Observer.
+func (m *Metrics) ClockSkew(ev crdt.SkewEvent) {
+	m.skewEvents.Inc()
+	m.skewAhead.Set(ev.Ahead.Seconds())
+}
 
 // SetLogLength sets the gauge at start, before any commit.
 func (m *Metrics) SetLogLength(n uint64) { m.logLength.Set(float64(n)) }

@@ -24,7 +24,7 @@ type RecordView struct {
 // joining every duplicate merged into it.
 func (s *Store) Get(coll, id string) (RecordView, error) {
 	var out RecordView
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(func(tx *bolt.Tx) error {
 		v, err := s.view(tx, coll, id)
 		out = v
 		return err
@@ -62,6 +62,12 @@ func (s *Store) viewWith(tx *bolt.Tx, coll, id string, merges *crdt.Merges) (Rec
 	if err != nil {
 		return RecordView{}, err
 	}
+	if survivor == nil && len(members) > 1 {
+		// The merge arrived before the survivor's own record (it is in a
+		// later batch): show what the duplicates hold under the survivor's
+		// id rather than hide the patient.
+		survivor = &crdt.Record{}
+	}
 	if survivor == nil {
 		return RecordView{}, fmt.Errorf("get %s/%s: %w", coll, id, ErrNotFound)
 	}
@@ -94,7 +100,7 @@ func (s *Store) List(coll, after string, limit int) ([]RecordView, error) {
 		limit = 100
 	}
 	var out []RecordView
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRecords).Bucket([]byte(coll))
 		if b == nil {
 			return nil
@@ -112,8 +118,12 @@ func (s *Store) List(coll, after string, limit int) ([]RecordView, error) {
 			}
 		}
 		for ; k != nil && len(out) < limit; k, _ = c.Next() {
-			if merges.Survivor(string(k)) != string(k) {
-				continue
+			if sv := merges.Survivor(string(k)); sv != string(k) {
+				// Shown through its survivor, unless the survivor has not
+				// arrived yet: then the group's first stored member shows it.
+				if b.Get([]byte(sv)) != nil || firstStored(b, merges.Members(sv)[1:]) != string(k) {
+					continue
+				}
 			}
 			v, err := s.viewWith(tx, coll, string(k), merges)
 			if err != nil {
@@ -127,4 +137,14 @@ func (s *Store) List(coll, after string, limit int) ([]RecordView, error) {
 		return nil, fmt.Errorf("list %s: %w", coll, err)
 	}
 	return out, nil
+}
+
+// firstStored returns the first of ids held in b, or "".
+func firstStored(b *bolt.Bucket, ids []string) string {
+	for _, id := range ids {
+		if b.Get([]byte(id)) != nil {
+			return id
+		}
+	}
+	return ""
 }

@@ -79,6 +79,9 @@ func (s *Store) ApplyRemote(changes []crdt.Change) (ApplyResult, error) {
 	}
 	if s.opts.Observer != nil {
 		s.opts.Observer.Applied(res.Applied, res.Duplicates, time.Since(start))
+		for _, ev := range res.Skew {
+			s.opts.Observer.ClockSkew(ev)
+		}
 		s.opts.Observer.LogLength(t.logLen)
 	}
 	return res, nil
@@ -103,7 +106,7 @@ func (s *Store) ChangesAfter(after crdt.Vector, limit int) (ChangePage, error) {
 		limit = 1000
 	}
 	page := ChangePage{Next: after.Clone()}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(func(tx *bolt.Tx) error {
 		have := crdt.Vector{}
 		if err := tx.Bucket(bucketVector).ForEach(func(k, v []byte) error {
 			have[crdt.NodeID(k)] = getU64(v)
@@ -113,10 +116,10 @@ func (s *Store) ChangesAfter(after crdt.Vector, limit int) (ChangePage, error) {
 		}
 		cur := tx.Bucket(bucketLog).Cursor()
 		for _, origin := range have.Origins() {
-			from, to := after[origin]+1, have[origin]
-			if from > to {
+			if after[origin] >= have[origin] {
 				continue
 			}
+			from, to := after[origin]+1, have[origin]
 			if len(page.Changes) >= limit {
 				page.More = true
 				return nil

@@ -20,6 +20,7 @@ var (
 
 	keySchema = []byte("schema")
 	keyNode   = []byte("node")
+	keyOrigin = []byte("origin")
 	keyClock  = []byte("clock")
 	keyLogLen = []byte("loglen")
 )

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +31,9 @@ type Observer interface {
 	Applied(applied, dups int, d time.Duration)
 	// LogLength reports the change-log length after a commit.
 	LogLength(n uint64)
+	// ClockSkew reports a remote stamp further ahead of local time than the
+	// clock may follow; the change was kept.
+	ClockSkew(ev crdt.SkewEvent)
 }
 
 // Options configure a Store. Use DefaultOptions and change what you need.
@@ -89,6 +94,7 @@ type Store struct {
 	closed   bool
 	writeMu  sync.Mutex // serialises write transactions and guards clock
 	clock    *crdt.Clock
+	origin   crdt.NodeID  // the origin of local changes; guarded by writeMu after Open
 	stateMu  sync.RWMutex // guards vector, held and logLen mirrors
 	vector   crdt.Vector
 	held     crdt.Vector // origin -> highest sequence in the log, gaps or not
@@ -239,6 +245,11 @@ func (s *Store) readState(tx *bolt.Tx) error {
 	}); err != nil {
 		return err
 	}
+	s.origin = s.opts.Node
+	if o := meta.Get(keyOrigin); o != nil {
+		s.origin = crdt.NodeID(o)
+	}
+	s.clock = crdt.NewClock(s.origin, s.opts.MaxSkew)
 	if b := meta.Get(keyClock); b != nil {
 		var last crdt.Stamp
 		if err := s.codec.unmarshal(b, &last); err != nil {
@@ -273,6 +284,48 @@ func (s *Store) readState(tx *bolt.Tx) error {
 
 // Node returns the node ID the store belongs to.
 func (s *Store) Node() crdt.NodeID { return s.opts.Node }
+
+// Origin returns the origin this store stamps its local changes with: the
+// node ID, or the node ID and an incarnation suffix after a restore (see
+// NewIncarnation).
+func (s *Store) Origin() crdt.NodeID {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.origin
+}
+
+// NewIncarnation gives the store a fresh origin, NODE.suffix with a random
+// suffix, for its local changes from now on. A node restored from a backup
+// must call it before writing: its old origin may have numbered changes
+// after the backup that other nodes already hold, and reusing those sequence
+// numbers with other content would make peers skip the new changes as
+// duplicates. Changes made under the old origin stay as they are. The
+// sync layer authenticates an origin by the node ID before the dot.
+func (s *Store) NewIncarnation(rand io.Reader) (crdt.NodeID, error) {
+	var b [5]byte
+	if _, err := io.ReadFull(rand, b[:]); err != nil {
+		return "", fmt.Errorf("new incarnation: %w", err)
+	}
+	origin := crdt.NodeID(string(s.opts.Node) + "." + strings.ToLower(base32.StdEncoding.EncodeToString(b[:])))
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed || s.opts.ReadOnly {
+		return "", ErrClosed
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyOrigin, []byte(origin))
+	}); err != nil {
+		return "", fmt.Errorf("new incarnation of %s: %w", s.opts.Path, err)
+	}
+	last := s.clock.Last()
+	s.origin = origin
+	s.clock = crdt.NewClock(origin, s.opts.MaxSkew)
+	s.clock.Restore(last)
+	s.log.Info("new incarnation: local changes now carry a new origin", "origin", string(origin))
+	return origin, nil
+}
 
 // Path returns the file's path.
 func (s *Store) Path() string { return s.opts.Path }
@@ -311,7 +364,7 @@ func (s *Store) Close() error {
 
 // Check walks the whole file and reports damage (bbolt's consistency check).
 func (s *Store) Check() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.read(func(tx *bolt.Tx) error {
 		var errs []error
 		for err := range tx.Check() {
 			errs = append(errs, err)
@@ -330,7 +383,7 @@ func (s *Store) Check() error {
 // stays open for reads and writes, and returns the bytes written.
 func (s *Store) Backup(w io.Writer) (int64, error) {
 	var n int64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(func(tx *bolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -346,6 +399,7 @@ func (s *Store) now() int64 { return s.opts.Now().UnixMilli() }
 // Stats is a summary for `carenode status` and metrics.
 type Stats struct {
 	Node        crdt.NodeID       `json:"node"`
+	Origin      crdt.NodeID       `json:"origin"`
 	Schema      uint64            `json:"schema"`
 	Records     map[string]uint64 `json:"records"`
 	LogLen      uint64            `json:"logLength"`
@@ -357,8 +411,8 @@ type Stats struct {
 
 // Stats reads the summary in one read transaction.
 func (s *Store) Stats() (Stats, error) {
-	st := Stats{Node: s.opts.Node, Records: map[string]uint64{}}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	st := Stats{Node: s.opts.Node, Origin: s.Origin(), Records: map[string]uint64{}}
+	err := s.read(func(tx *bolt.Tx) error {
 		st.Schema = schemaVersion(tx)
 		st.FileBytes = tx.Size()
 		st.LogLen = getU64(tx.Bucket(bucketMeta).Get(keyLogLen))
@@ -384,4 +438,15 @@ func (s *Store) Stats() (Stats, error) {
 		return st, fmt.Errorf("read stats %s: %w", s.opts.Path, err)
 	}
 	return st, nil
+}
+
+// read runs fn in a read transaction; on a closed store it returns
+// ErrClosed rather than bbolt's own error, so callers can tell shutdown from
+// damage.
+func (s *Store) read(fn func(tx *bolt.Tx) error) error {
+	err := s.db.View(fn)
+	if errors.Is(err, bolterr.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -157,6 +158,7 @@ func (o *countingObserver) Committed(n int, d time.Duration) {
 }
 func (o *countingObserver) Applied(int, int, time.Duration) {}
 func (o *countingObserver) LogLength(uint64)                {}
+func (o *countingObserver) ClockSkew(crdt.SkewEvent)        {}
 
 func TestConcurrentWritesGroupCommit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "carenode.db")
@@ -729,5 +731,116 @@ func TestCallerBuffersNotKept(t *testing.T) {
 	}
 	if got := field(t, v, "note"); got != `"remote"` {
 		t.Errorf("note = %s, want the value as applied", got)
+	}
+}
+
+// TestRestoredNodeNewIncarnation: a node restored from an old backup must
+// not reuse sequence numbers its peers already hold. After NewIncarnation
+// its changes carry a fresh origin, so a peer that has the lost changes
+// still takes the new ones.
+func TestRestoredNodeNewIncarnation(t *testing.T) {
+	dir := t.TempDir()
+	a := openAt(t, filepath.Join(dir, "a.db"), "NODEA")
+	peer := openTest(t, "NODEB")
+	mustWrite(t, a, WriteRequest{Collection: "c", Record: "r1", Create: true, Edits: []Edit{set("n", "1")}})
+	// The backup is taken here.
+	var backup bytes.Buffer
+	if _, err := a.Backup(&backup); err != nil {
+		t.Fatal(err)
+	}
+	// A change after the backup reaches the peer, then the disk dies.
+	mustWrite(t, a, WriteRequest{Collection: "c", Record: "r2", Create: true, Edits: []Edit{set("n", "lost")}})
+	exchange(t, a, peer)
+	a.Close()
+	restoredPath := filepath.Join(dir, "restored.db")
+	os.WriteFile(restoredPath, backup.Bytes(), 0o600)
+	r := openAt(t, restoredPath, "NODEA")
+	origin, err := r.NewIncarnation(bytes.NewReader(bytes.Repeat([]byte{7}, 5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(origin), "NODEA.") || origin == "NODEA" || r.Origin() != origin {
+		t.Fatalf("origin %q", origin)
+	}
+	res := mustWrite(t, r, WriteRequest{Collection: "c", Record: "r3", Create: true, Edits: []Edit{set("n", "new")}})
+	if res.Change.Origin != origin || res.Change.Seq != 1 || res.Change.Stamp.Node != origin {
+		t.Fatalf("change after restore: %+v", res.Change)
+	}
+	exchange(t, r, peer)
+	for _, s := range []*Store{r, peer} {
+		for _, id := range []string{"r1", "r2", "r3"} {
+			if _, err := s.Get("c", id); err != nil {
+				t.Errorf("%s on %s: %v", id, s.Node(), err)
+			}
+		}
+	}
+	// The origin survives a restart.
+	r.Close()
+	r2 := openAt(t, restoredPath, "NODEA")
+	if r2.Origin() != origin {
+		t.Errorf("origin after reopen %q, want %q", r2.Origin(), origin)
+	}
+	if res := mustWrite(t, r2, WriteRequest{Collection: "c", Record: "r4", Create: true}); res.Change.Seq != 2 {
+		t.Errorf("seq after reopen %d, want 2", res.Change.Seq)
+	}
+}
+
+// TestMergeArrivesBeforeSurvivor: "x merged into y" reaches a node before
+// y's own record does. x must stay visible and writable, and show under y
+// once y arrives.
+func TestMergeArrivesBeforeSurvivor(t *testing.T) {
+	a := openTest(t, "NODEA")
+	b := openTest(t, "NODEB")
+	mustWrite(t, a, WriteRequest{Collection: "p", Record: "x", Create: true, Edits: []Edit{set("name", `"李明"`)}})
+	exchange(t, a, b)
+	ys := mustWrite(t, a, WriteRequest{Collection: "p", Record: "y", Create: true, Edits: []Edit{set("phone", `"1"`)}})
+	merge := mustWrite(t, a, WriteRequest{Collection: "p", Record: "x", Edits: []Edit{{Kind: crdt.MutMerge, Into: "y"}}})
+	// Only the merge reaches B; y's creation is still in flight.
+	if _, err := b.ApplyRemote([]crdt.Change{merge.Change}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := b.Get("p", "x")
+	if err != nil {
+		t.Fatalf("x hidden while its survivor is missing: %v", err)
+	}
+	if v.ID != "y" || field(t, v, "name") != `"李明"` {
+		t.Errorf("view %+v", v)
+	}
+	list, err := b.List("p", "", 10)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list while survivor missing: %d records, %v", len(list), err)
+	}
+	mustWrite(t, b, WriteRequest{Collection: "p", Record: "x", MustExist: true, Edits: []Edit{{Kind: crdt.MutAdd, Field: "allergies", Elem: "sulfa"}}})
+	if _, err := b.ApplyRemote([]crdt.Change{ys.Change}); err != nil {
+		t.Fatal(err)
+	}
+	v, err = b.Get("p", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.ID != "y" || field(t, v, "phone") != `"1"` || field(t, v, "name") != `"李明"` || len(v.Sets["allergies"]) != 1 {
+		t.Errorf("after y arrived: %+v", v)
+	}
+	if list, _ := b.List("p", "", 10); len(list) != 1 || list[0].ID != "y" {
+		t.Errorf("list after y arrived: %+v", list)
+	}
+}
+
+func TestClosedStoreAndHugeVector(t *testing.T) {
+	s := openTest(t, "NODEA")
+	mustWrite(t, s, WriteRequest{Collection: "c", Record: "r", Create: true})
+	page, err := s.ChangesAfter(crdt.Vector{"NODEA": ^uint64(0)}, 10)
+	if err != nil || len(page.Changes) != 0 || page.Next["NODEA"] != ^uint64(0) {
+		t.Errorf("vector at the maximum sequence: %d changes, next %v, %v", len(page.Changes), page.Next, err)
+	}
+	s.Close()
+	if _, err := s.Get("c", "r"); !errors.Is(err, ErrClosed) {
+		t.Errorf("Get on a closed store: %v", err)
+	}
+	if _, err := s.ChangesAfter(crdt.Vector{}, 10); !errors.Is(err, ErrClosed) {
+		t.Errorf("ChangesAfter on a closed store: %v", err)
+	}
+	if _, err := s.Stats(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Stats on a closed store: %v", err)
 	}
 }

@@ -206,6 +206,15 @@ func (t *txState) localWrite(r *writeReq) error {
 	if err != nil {
 		return err
 	}
+	if !cr.exists && id != r.Record {
+		// Merged into a record that has not arrived here yet: the write
+		// lands on the record asked for, and shows through the survivor
+		// once it arrives.
+		id = r.Record
+		if cr, err = t.record(coll, id); err != nil {
+			return err
+		}
+	}
 	switch {
 	case r.Create && cr.exists:
 		return fmt.Errorf("create %s/%s: %w", coll, id, ErrExists)
@@ -273,7 +282,7 @@ func (t *txState) localWrite(r *writeReq) error {
 	if len(muts) == 0 {
 		muts = append(muts, crdt.Mutation{Kind: crdt.MutTouch})
 	}
-	self := t.s.opts.Node
+	self := t.s.origin
 	c := crdt.Change{
 		Origin:     self,
 		Seq:        t.vector[self] + 1,
