@@ -190,6 +190,34 @@ func factEdits(facts map[string][]factIn) ([]store.Edit, error) {
 	return edits, nil
 }
 
+// buildEdits turns a request's fields, set adds and removes and facts into
+// store edits, in that order.
+func buildEdits(fields map[string]json.RawMessage, seen map[string][]crdt.Stamp, add, remove map[string][]string, facts map[string][]factIn) ([]store.Edit, error) {
+	edits, err := fieldEdits(fields, seen)
+	if err != nil {
+		return nil, err
+	}
+	for _, part := range []struct {
+		kind crdt.MutKind
+		sets map[string][]string
+	}{{crdt.MutAdd, add}, {crdt.MutRemove, remove}} {
+		more, err := setEdits(part.kind, part.sets)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, more...)
+	}
+	more, err := factEdits(facts)
+	if err != nil {
+		return nil, err
+	}
+	edits = append(edits, more...)
+	if len(edits) > crdt.MaxMuts {
+		return nil, badRequest(fmt.Sprintf("%d edits in one request; at most %d", len(edits), crdt.MaxMuts))
+	}
+	return edits, nil
+}
+
 func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	coll := r.PathValue("collection")
 	if !crdt.ValidName(coll) {
@@ -205,21 +233,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	} else if !crdt.ValidName(id) {
 		return badRequest(fmt.Sprintf("id %q: use 1-64 letters, digits, '_', '-' or '.'", id))
 	}
-	edits, err := fieldEdits(body.Fields, nil)
+	edits, err := buildEdits(body.Fields, nil, body.Sets, nil, body.Facts)
 	if err != nil {
 		return err
-	}
-	adds, err := setEdits(crdt.MutAdd, body.Sets)
-	if err != nil {
-		return err
-	}
-	facts, err := factEdits(body.Facts)
-	if err != nil {
-		return err
-	}
-	edits = append(append(edits, adds...), facts...)
-	if len(edits) > crdt.MaxMuts {
-		return badRequest(fmt.Sprintf("%d edits in one request; at most %d", len(edits), crdt.MaxMuts))
 	}
 	res, err := s.opts.Records.Write(r.Context(), store.WriteRequest{Collection: coll, Record: id, Create: true, Edits: edits})
 	if err != nil {
@@ -295,23 +311,10 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &body); err != nil {
 		return err
 	}
-	edits, err := fieldEdits(body.Fields, body.Seen)
+	edits, err := buildEdits(body.Fields, body.Seen, body.Add, body.Remove, body.Facts)
 	if err != nil {
 		return err
 	}
-	adds, err := setEdits(crdt.MutAdd, body.Add)
-	if err != nil {
-		return err
-	}
-	removes, err := setEdits(crdt.MutRemove, body.Remove)
-	if err != nil {
-		return err
-	}
-	facts, err := factEdits(body.Facts)
-	if err != nil {
-		return err
-	}
-	edits = append(append(append(edits, adds...), removes...), facts...)
 	if body.Restore {
 		edits = append(edits, store.Edit{Kind: crdt.MutRestore, SeenCurrent: true})
 	}
