@@ -229,7 +229,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := body.ID
 	if id == "" {
-		id = newID()
+		id = newID(s.opts.Now())
 	} else if !crdt.ValidName(id) {
 		return badRequest(fmt.Sprintf("id %q: use 1-64 letters, digits, '_', '-' or '.'", id))
 	}

@@ -38,15 +38,22 @@ func TestCreateGivenID(t *testing.T) {
 
 func TestCreateGeneratedIDs(t *testing.T) {
 	n := newTestNode(t)
-	idForm := regexp.MustCompile(`^[a-z2-7]{16}$`)
+	idForm := regexp.MustCompile(`^[0-9a-v]{21}$`)
+	prev := ""
 	seen := map[string]bool{}
 	for i := range 50 {
 		r := n.do(t, "POST", "/api/v1/records/patients", map[string]any{"fields": map[string]any{"n": i}})
 		wantStatus(t, r, http.StatusCreated)
 		rec := recordOf(t, r)
 		if !idForm.MatchString(rec.ID) {
-			t.Fatalf("generated id %q is not 16 base32 characters", rec.ID)
+			t.Fatalf("generated id %q is not 21 base32hex characters", rec.ID)
 		}
+		// Ids sort by creation time: the 48-bit millisecond prefix (the
+		// first 9 characters carry 45 of its bits) never goes backwards.
+		if rec.ID[:9] < prev {
+			t.Fatalf("id %s sorts before the earlier %s", rec.ID, prev)
+		}
+		prev = rec.ID[:9]
 		if seen[rec.ID] {
 			t.Fatalf("id %s generated twice", rec.ID)
 		}
