@@ -5,6 +5,8 @@ package carenode_test
 import (
 	"bufio"
 	"bytes"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,7 +63,24 @@ func TestDeps(t *testing.T) {
 		"carenode/devices": {"carenode/cmd", "carenode/ui", "carenode/sync", "fyne.io/"},
 		"carenode/ui":      {"carenode/cmd", "carenode/sync", "go.etcd.io/bbolt"},
 	}
+	// Packages that hold personal data in memory only (the search and
+	// duplicate indexes) may import nothing that could write it to a disk,
+	// a log or the network.
+	memoryOnly := map[string]map[string]bool{
+		"carenode/node/textnorm": {"strings": true, "unicode": true},
+		"carenode/node/search": {"cmp": true, "slices": true, "strings": true, "sync": true, "unicode": true,
+			"unicode/utf8": true, "github.com/mozillazg/go-pinyin": true, "carenode/node/textnorm": true},
+		"carenode/node/dedup": {"cmp": true, "slices": true, "strings": true, "unicode": true, "unicode/utf8": true,
+			"carenode/node/search": true, "carenode/node/textnorm": true},
+	}
 	for _, p := range listPackages(t) {
+		if allowed, ok := memoryOnly[p.path]; ok {
+			for _, imp := range p.imports {
+				if !allowed[imp] {
+					t.Errorf("%s must do no I/O, but imports %s", p.path, imp)
+				}
+			}
+		}
 		if p.path == "carenode/crdt" || strings.HasPrefix(p.path, "carenode/crdt/") {
 			for _, imp := range p.imports {
 				if !crdtAllowed[imp] {
@@ -110,6 +129,19 @@ func TestPackageDocs(t *testing.T) {
 		}
 		if strings.TrimSpace(p.doc) == "" {
 			t.Errorf("package %s has no package doc comment", p.path)
+		}
+		var withDoc []string
+		for _, f := range p.goFiles {
+			file, err := parser.ParseFile(token.NewFileSet(), filepath.Join(p.dir, f), nil, parser.PackageClauseOnly|parser.ParseComments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if file.Doc != nil {
+				withDoc = append(withDoc, f)
+			}
+		}
+		if len(withDoc) > 1 {
+			t.Errorf("package %s has package comments in %v; keep exactly one", p.path, withDoc)
 		}
 		switch filepath.Base(p.path) {
 		case "util", "utils", "common", "helpers", "misc":

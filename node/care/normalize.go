@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"carenode/node/icd10"
+	"carenode/node/textnorm"
 )
 
 // Normalize returns p as it should be stored, tidied the way a clerk would
@@ -82,18 +83,6 @@ func (m MedicationInput) Normalize() MedicationInput {
 	return m
 }
 
-// foldWidth maps full-width ASCII (ｚｈａｎｇ, １３８) and the ideographic
-// space to ASCII.
-func foldWidth(r rune) rune {
-	switch {
-	case r >= 0xFF01 && r <= 0xFF5E:
-		return r - 0xFEE0
-	case r == 0x3000:
-		return ' '
-	}
-	return r
-}
-
 // invisible reports characters that show nothing but make two equal-looking
 // names different: zero-width spaces and joiners, the byte-order mark.
 func invisible(r rune) bool {
@@ -166,7 +155,7 @@ func isDotVariant(r rune) bool {
 // Chinese characters removed (张 三 is 张三), other runs of spaces made one
 // (John  Smith is John Smith).
 func normName(s string) string {
-	s = cleanLine(strings.Map(foldWidth, strings.ToValidUTF8(s, "\uFFFD")))
+	s = cleanLine(strings.Map(textnorm.FoldWidth, strings.ToValidUTF8(s, "\uFFFD")))
 	rs := []rune(s)
 	for i, r := range rs {
 		switch {
@@ -222,7 +211,7 @@ func lastRune(rs []rune) rune {
 // normEnum trims and lower-cases an enumerated value and maps the Chinese
 // words of e to the API's.
 func normEnum(s string, e enum) string {
-	s = strings.ToLower(cleanLine(strings.Map(foldWidth, s)))
+	s = strings.ToLower(cleanLine(strings.Map(textnorm.FoldWidth, s)))
 	if v, ok := e.aliases[s]; ok {
 		return v
 	}
@@ -233,7 +222,7 @@ func normEnum(s string, e enum) string {
 // numbers are copied from a card ("4401 0619 …", "A-100234").
 func normCode(s string) string {
 	return strings.Map(func(r rune) rune {
-		r = foldWidth(r)
+		r = textnorm.FoldWidth(r)
 		if r == '-' || unicode.IsSpace(r) || unicode.IsControl(r) || invisible(r) {
 			return -1
 		}
@@ -277,7 +266,7 @@ func normPhone(s string) string {
 }
 
 func normPhoneOnce(s string) string {
-	s = cleanLine(strings.Map(foldWidth, s))
+	s = cleanLine(strings.Map(textnorm.FoldWidth, s))
 	var b strings.Builder
 	plus := false
 	for i, r := range s {
@@ -330,7 +319,7 @@ func allDigits(s string) bool {
 // 1956年6月20日 (digits full-width or not) as 1956-06-20. Anything else is
 // returned trimmed, for Validate to explain.
 func normDate(s string) string {
-	s = cleanLine(strings.Map(foldWidth, s))
+	s = cleanLine(strings.Map(textnorm.FoldWidth, s))
 	var parts []string
 	var seps []rune
 	start := -1

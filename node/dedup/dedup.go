@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"carenode/node/search"
+	"carenode/node/textnorm"
 )
 
 // Patient is what duplicate detection looks at in a patient record.
@@ -191,8 +192,8 @@ type rec struct {
 func newRec(p Patient) rec {
 	r := rec{
 		id:       p.ID,
-		name:     normName(p.Name),
-		birth:    strings.TrimSpace(strings.Map(foldWidth, p.BirthDate)),
+		name:     textnorm.NameKey(p.Name),
+		birth:    strings.TrimSpace(strings.Map(textnorm.FoldWidth, p.BirthDate)),
 		idNumber: normIDNumber(p.IDNumber),
 	}
 	for _, ph := range p.Phones {

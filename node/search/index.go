@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"carenode/node/textnorm"
 )
 
 // Doc is what the index knows of one patient record: only the fields a
@@ -182,7 +184,7 @@ func Build(docs []Doc) *Index {
 }
 
 func newRec(d Doc) docRec {
-	name := normName(d.Name)
+	name := textnorm.NameKey(d.Name)
 	return docRec{doc: d, name: name, runes: utf8.RuneCountInString(name)}
 }
 
@@ -307,7 +309,7 @@ func docPhone(p string) string {
 		return d
 	}
 	d, _ := phoneDigits(strings.Map(func(r rune) rune {
-		if r = foldWidth(r); r >= '0' && r <= '9' {
+		if r = textnorm.FoldWidth(r); r >= '0' && r <= '9' {
 			return r
 		}
 		return -1

@@ -3,45 +3,9 @@ package search
 import (
 	"strings"
 	"unicode"
+
+	"carenode/node/textnorm"
 )
-
-// foldWidth maps full-width ASCII (what a Chinese input method types in
-// full-width mode: ｚｈａｎｇ, １３８) and the ideographic space to ASCII.
-func foldWidth(r rune) rune {
-	switch {
-	case r >= 0xFF01 && r <= 0xFF5E:
-		return r - 0xFEE0
-	case r == 0x3000:
-		return ' '
-	}
-	return r
-}
-
-// isNameSeparator reports runes that may appear inside a written name but
-// are not part of it: spaces, and the middle dots of transliterated
-// minority names (阿依古丽·买买提).
-func isNameSeparator(r rune) bool {
-	switch r {
-	case '·', '•', '・', '.', '．', '‧':
-		return true
-	}
-	return unicode.IsSpace(r)
-}
-
-// normName returns name without separators, so that 买买提·艾力 and
-// 买买提艾力 are the same key. It returns name itself when there is
-// nothing to drop, which is the common case and allocates nothing.
-func normName(name string) string {
-	if strings.IndexFunc(name, func(r rune) bool { return isNameSeparator(foldWidth(r)) }) < 0 {
-		return name
-	}
-	return strings.Map(func(r rune) rune {
-		if isNameSeparator(foldWidth(r)) {
-			return -1
-		}
-		return r
-	}, name)
-}
 
 // normCode normalizes an ID or card number: width folded, spaces and
 // hyphens dropped, upper case (so a typed 'x' check character matches).
@@ -58,7 +22,7 @@ func normCode(s string) string {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
-		r = foldWidth(r)
+		r = textnorm.FoldWidth(r)
 		if r == '-' || unicode.IsSpace(r) {
 			return -1
 		}
@@ -73,7 +37,7 @@ func normCode(s string) string {
 func phoneDigits(s string) (string, bool) {
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
-		r = foldWidth(r)
+		r = textnorm.FoldWidth(r)
 		switch {
 		case r >= '0' && r <= '9':
 			b = append(b, byte(r))
@@ -98,7 +62,7 @@ func phoneDigits(s string) (string, bool) {
 func pinyinKey(s string) (string, bool) {
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
-		r = foldWidth(r)
+		r = textnorm.FoldWidth(r)
 		switch {
 		case r >= 'a' && r <= 'z':
 			b = append(b, byte(r))
@@ -117,7 +81,7 @@ func pinyinKey(s string) (string, bool) {
 // hanKey returns s as a Chinese-name query: separators dropped, and the
 // second result true only when every remaining rune is a Han character.
 func hanKey(s string) (string, bool) {
-	k := normName(s)
+	k := textnorm.NameKey(s)
 	if k == "" {
 		return "", false
 	}

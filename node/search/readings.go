@@ -5,6 +5,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"carenode/node/textnorm"
+
 	"github.com/mozillazg/go-pinyin"
 )
 
@@ -55,7 +57,7 @@ var surnameReadings = map[string][]string{
 // Characters without a reading (latin letters, punctuation) are skipped.
 // It is exported for duplicate detection, which compares names by sound.
 func Pinyin(name string) (full []string, initials []string) {
-	syl := nameSyllables(normName(name))
+	syl := nameSyllables(textnorm.NameKey(name))
 	eachCombination(syl, func(seq []string) {
 		full = append(full, strings.Join(seq, ""))
 		var b strings.Builder

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"carenode/node/sample"
+	"carenode/node/textnorm"
 
 	"github.com/mozillazg/go-pinyin"
 )
@@ -455,7 +456,7 @@ func TestAgainstReference(t *testing.T) {
 // way a clerk types in a hurry.
 func mixPinyin(rng *rand.Rand, name string) string {
 	var b strings.Builder
-	eachCombination(nameSyllables(normName(name)), func(seq []string) {
+	eachCombination(nameSyllables(textnorm.NameKey(name)), func(seq []string) {
 		if b.Len() > 0 {
 			return
 		}
@@ -479,7 +480,7 @@ func refDocs(docs []Doc) []refDoc {
 		for _, p := range d.Phones {
 			r.phones = append(r.phones, docPhone(p))
 		}
-		eachCombination(nameSyllables(normName(d.Name)), func(seq []string) {
+		eachCombination(nameSyllables(textnorm.NameKey(d.Name)), func(seq []string) {
 			r.combos = append(r.combos, slices.Clone(seq))
 		})
 		out = append(out, r)
@@ -522,7 +523,7 @@ func referenceSearch(docs []refDoc, q string) []Match {
 				}
 			}
 		}
-		name := normName(d.Name)
+		name := textnorm.NameKey(d.Name)
 		nr := utf8.RuneCountInString(name)
 		if isHan {
 			k := han
