@@ -1,6 +1,7 @@
-// Package atomicfile writes small files that must survive a power cut whole
-// or not at all, and must never replace a file that is already there: node
-// keys, config files, kiosk key files.
+// Package atomicfile handles the node's small private files (node keys,
+// config files, kiosk key files): writing them whole or not at all, never
+// over a file already there, and reading secrets only when no other user
+// can reach them.
 package atomicfile
 
 import (

@@ -38,3 +38,18 @@ func TestWriteNew(t *testing.T) {
 		t.Error("write into a missing directory succeeded")
 	}
 }
+
+func TestShellQuote(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/var/lib/carenode/node.key", "/var/lib/carenode/node.key"},
+		{"node key", "'node key'"},
+		{"it's", `'it'\''s'`},
+		{"$HOME/k", "'$HOME/k'"},
+		{"", "''"},
+	}
+	for _, tc := range tests {
+		if got := ShellQuote(tc.in); got != tc.want {
+			t.Errorf("ShellQuote(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}

@@ -6,11 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
-	"runtime"
-	"strings"
 
 	"carenode/node/atomicfile"
 )
@@ -50,31 +46,14 @@ func (id *Identity) Save(path string) error {
 // other users can access gives an error wrapping ErrKeyPermissions, so a
 // leaked key is noticed rather than used.
 func Load(path string) (*Identity, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := atomicfile.ReadPrivate(path, maxKeyFile)
+	switch {
+	case errors.Is(err, atomicfile.ErrPermissions):
+		return nil, fmt.Errorf("load node key %s: %w: %w", path, ErrKeyPermissions, err)
+	case errors.Is(err, atomicfile.ErrTooLarge), errors.Is(err, atomicfile.ErrNotRegular):
+		return nil, fmt.Errorf("load node key %s: %w: %w", path, ErrKeyNotPEM, err)
+	case err != nil:
 		return nil, fmt.Errorf("load node key: %w", err)
-	}
-	defer f.Close()
-
-	// Stat the open file, not the path, so the mode checked is that of
-	// the file read.
-	info, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("load node key: %w", err)
-	}
-	// Windows has no Unix mode bits; Go reports 0666 for every writable
-	// file there, so the check would always fail.
-	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("load node key %s: %w (mode %04o); restrict it with: chmod 600 %s",
-			path, ErrKeyPermissions, info.Mode().Perm(), shellQuote(path))
-	}
-
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("load node key: %w", err)
-	}
-	if len(data) > maxKeyFile {
-		return nil, fmt.Errorf("load node key %s: %w: file is larger than %d bytes", path, ErrKeyNotPEM, maxKeyFile)
 	}
 	priv, err := parseKeyPEM(data)
 	if err != nil {
@@ -101,14 +80,4 @@ func parseKeyPEM(data []byte) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("%w: file holds a %T", ErrKeyType, key)
 	}
 	return priv, nil
-}
-
-// shellQuote quotes path for a POSIX shell when it holds characters the
-// shell would interpret, so the chmod hint can be pasted as is.
-func shellQuote(path string) string {
-	const safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:,@%="
-	if path != "" && strings.Trim(path, safe) == "" {
-		return path
-	}
-	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }

@@ -342,18 +342,3 @@ func TestSignVerify(t *testing.T) {
 		})
 	}
 }
-
-func TestShellQuote(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"/var/lib/carenode/node.key", "/var/lib/carenode/node.key"},
-		{"node key", "'node key'"},
-		{"it's", `'it'\''s'`},
-		{"$HOME/k", "'$HOME/k'"},
-		{"", "''"},
-	}
-	for _, tc := range tests {
-		if got := shellQuote(tc.in); got != tc.want {
-			t.Errorf("shellQuote(%q) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-}

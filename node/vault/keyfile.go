@@ -5,11 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
-	"runtime"
-	"strings"
 
 	"carenode/node/atomicfile"
 )
@@ -73,47 +69,19 @@ func WriteKeyFile(path string, kf KeyFileKey) error {
 // users can read or write gives ErrKeyFilePermissions (a key others can read
 // is a leaked key); anything else than a key file gives ErrKeyFileFormat.
 func ReadKeyFile(path string) (KeyFileKey, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return KeyFileKey{}, fmt.Errorf("read key file: %w", err)
-	}
-	defer f.Close()
-	// Stat the open file, not the path, so the mode checked is that of the
-	// file read.
-	info, err := f.Stat()
-	if err != nil {
-		return KeyFileKey{}, fmt.Errorf("read key file: %w", err)
-	}
-	if !info.Mode().IsRegular() {
-		return KeyFileKey{}, fmt.Errorf("read key file %s: %w: not a regular file", path, ErrKeyFileFormat)
-	}
-	// Windows has no Unix mode bits; Go reports 0666 for every writable
-	// file there, so the check would always fail.
-	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
-		return KeyFileKey{}, fmt.Errorf("read key file %s: %w (mode %04o); restrict it with: chmod 600 %s",
-			path, ErrKeyFilePermissions, info.Mode().Perm(), shellQuote(path))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	data, err := atomicfile.ReadPrivate(path, maxKeyFileSize)
 	defer clear(data)
-	if err != nil {
-		return KeyFileKey{}, fmt.Errorf("read key file %s: %w", path, err)
-	}
-	if len(data) > maxKeyFileSize {
-		return KeyFileKey{}, fmt.Errorf("read key file %s: %w: larger than %d bytes", path, ErrKeyFileFormat, maxKeyFileSize)
+	switch {
+	case errors.Is(err, atomicfile.ErrPermissions):
+		return KeyFileKey{}, fmt.Errorf("read key file %s: %w: %w", path, ErrKeyFilePermissions, err)
+	case errors.Is(err, atomicfile.ErrTooLarge), errors.Is(err, atomicfile.ErrNotRegular):
+		return KeyFileKey{}, fmt.Errorf("read key file %s: %w: %w", path, ErrKeyFileFormat, err)
+	case err != nil:
+		return KeyFileKey{}, fmt.Errorf("read key file: %w", err)
 	}
 	kf, err := decodeKeyFile(data)
 	if err != nil {
 		return KeyFileKey{}, fmt.Errorf("read key file %s: %w", path, err)
 	}
 	return kf, nil
-}
-
-// shellQuote quotes path for a POSIX shell when it holds characters the
-// shell would interpret, so the chmod hint can be pasted as is.
-func shellQuote(path string) string {
-	const safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:,@%="
-	if path != "" && strings.Trim(path, safe) == "" {
-		return path
-	}
-	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }
