@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"carenode/node"
+	"carenode/node/identity"
 	"carenode/node/nodeconf"
 )
 
@@ -46,7 +47,7 @@ closes the database.
 }
 
 // serve opens the node in dir and serves until the command's context ends.
-func serve(cmd *cobra.Command, e *env, dir string, id *identityT, file nodeconf.File) error {
+func serve(cmd *cobra.Command, e *env, dir string, id *identity.Identity, file nodeconf.File) error {
 	log, err := e.logger(file.Log)
 	if err != nil {
 		return err

@@ -237,16 +237,25 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.opts.Records.Write(r.Context(), store.WriteRequest{Collection: coll, Record: id, Create: true, Edits: edits})
+	return s.writeAndShow(w, r, store.WriteRequest{Collection: coll, Record: id, Create: true, Edits: edits}, http.StatusCreated)
+}
+
+// writeAndShow commits req and answers with the record as it now reads
+// (the survivor, if req named a merged record). A create also gets its
+// Location.
+func (s *Server) writeAndShow(w http.ResponseWriter, r *http.Request, req store.WriteRequest, status int) error {
+	res, err := s.opts.Records.Write(r.Context(), req)
 	if err != nil {
 		return err
 	}
-	v, err := s.opts.Records.Get(coll, res.Record)
+	v, err := s.opts.Records.Get(req.Collection, res.Record)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/records/"+coll+"/"+res.Record)
-	writeJSON(w, http.StatusCreated, toOut(v))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", "/api/v1/records/"+req.Collection+"/"+res.Record)
+	}
+	writeJSON(w, status, toOut(v))
 	return nil
 }
 
@@ -327,16 +336,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) error {
 	if len(edits) > crdt.MaxMuts {
 		return badRequest(fmt.Sprintf("%d edits in one request; at most %d", len(edits), crdt.MaxMuts))
 	}
-	res, err := s.opts.Records.Write(r.Context(), store.WriteRequest{Collection: coll, Record: id, MustExist: true, Edits: edits})
-	if err != nil {
-		return err
-	}
-	v, err := s.opts.Records.Get(coll, res.Record)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toOut(v))
-	return nil
+	return s.writeAndShow(w, r, store.WriteRequest{Collection: coll, Record: id, MustExist: true, Edits: edits}, http.StatusOK)
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
@@ -344,17 +344,8 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
 	if err := noSuchRecord(coll, id); err != nil {
 		return err
 	}
-	res, err := s.opts.Records.Write(r.Context(), store.WriteRequest{Collection: coll, Record: id, MustExist: true,
-		Edits: []store.Edit{{Kind: crdt.MutDelete}}})
-	if err != nil {
-		return err
-	}
-	v, err := s.opts.Records.Get(coll, res.Record)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toOut(v))
-	return nil
+	return s.writeAndShow(w, r, store.WriteRequest{Collection: coll, Record: id, MustExist: true,
+		Edits: []store.Edit{{Kind: crdt.MutDelete}}}, http.StatusOK)
 }
 
 type changesOut struct {

@@ -180,9 +180,9 @@ func openBolt(opts Options) (db *bolt.DB, err error) {
 }
 
 // load migrates the schema (or checks it, read-only), checks ownership and
-// reads the vector, clock and log length into memory. It also walks the
-// file's free list and page structure once, so damage shows now rather than
-// in the middle of a clinic's day.
+// reads the vector, clock and log length into memory. Damage that bbolt
+// trips over while doing so (it panics on some) comes back as ErrCorrupt;
+// a full walk of the file is Check, which backup and restore run.
 func (s *Store) load() (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {

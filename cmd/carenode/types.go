@@ -1,5 +1,0 @@
-package main
-
-import "carenode/node/identity"
-
-type identityT = identity.Identity
