@@ -228,6 +228,8 @@ func TestCloseFlushesQueuedWrites(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var acked []string
+	firstAck := make(chan struct{})
+	var once sync.Once
 	for i := range 100 {
 		wg.Add(1)
 		go func() {
@@ -237,12 +239,15 @@ func TestCloseFlushesQueuedWrites(t *testing.T) {
 				mu.Lock()
 				acked = append(acked, id)
 				mu.Unlock()
+				once.Do(func() { close(firstAck) })
 			} else if !errors.Is(err, ErrClosed) {
 				t.Error(err)
 			}
 		}()
 	}
-	time.Sleep(time.Millisecond) // let some writes queue; the assertion holds whatever the timing
+	// Close while the other writers are still queueing, once one write has
+	// been acknowledged, so the check below has something to check.
+	<-firstAck
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +257,13 @@ func TestCloseFlushesQueuedWrites(t *testing.T) {
 		if _, err := s2.Get("c", id); err != nil {
 			t.Errorf("acknowledged write %s lost: %v", id, err)
 		}
+	}
+	st, err := s2.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Records["c"] != uint64(len(acked)) {
+		t.Errorf("%d records stored, %d acknowledged: a write was stored without its acknowledgement or the reverse", st.Records["c"], len(acked))
 	}
 	if _, err := s.Write(context.Background(), WriteRequest{Collection: "c", Record: "late", Create: true}); !errors.Is(err, ErrClosed) {
 		t.Errorf("write after close: %v, want ErrClosed", err)
