@@ -132,6 +132,10 @@ type Runtime struct {
 	Addr    string    `json:"addr"`
 	Node    string    `json:"node"`
 	Started time.Time `json:"started"`
+	// Control is the bearer token the carenode CLI on this machine uses to
+	// add accounts, read status and take backups while the node serves.
+	// serve.json is readable by the node's owner only.
+	Control string `json:"control,omitempty"`
 }
 
 // URL is the base URL of the running node's API.

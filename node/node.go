@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,10 +14,14 @@ import (
 
 	"carenode/crdt"
 	"carenode/node/api"
+	"carenode/node/auth"
+	"carenode/node/chart"
 	"carenode/node/identity"
 	"carenode/node/metrics"
 	"carenode/node/nodeconf"
+	"carenode/node/staff"
 	"carenode/node/store"
+	"carenode/node/vault"
 )
 
 // Config is the runtime configuration of a node.
@@ -33,6 +38,12 @@ type Config struct {
 	Now func() time.Time
 	// ShutdownTimeout bounds graceful shutdown of in-flight requests.
 	ShutdownTimeout time.Duration
+	// KeyFile, when set, is a kiosk key file that unlocks patient data at
+	// start; otherwise the node starts locked until a staff member signs in.
+	KeyFile string
+	// FastHashes makes password hashing and key wrapping cheap: for tests
+	// only, never for a node with real patients.
+	FastHashes bool
 }
 
 // Node is an open node.
@@ -41,6 +52,9 @@ type Node struct {
 	id      *identity.Identity
 	Store   *store.Store
 	Metrics *metrics.Metrics
+	Charts  *chart.Service
+	Staff   *staff.Directory
+	control string // token of the local CLI, written to serve.json
 	api     *api.Server
 	log     *slog.Logger
 }
@@ -81,8 +95,33 @@ func Open(cfg Config) (*Node, error) {
 	}
 	m.SetLogLength(s.LogLen())
 	n := &Node{cfg: cfg, id: cfg.Identity, Store: s, Metrics: m, log: cfg.Logger.With("node", string(cfg.Identity.ID))}
+	n.Charts = chart.New(chart.Config{Records: s, Node: string(cfg.Identity.ID), Now: cfg.Now, Logger: cfg.Logger,
+		NurseLaptop: cfg.File.Node.Role == nodeconf.RoleNurse})
+	scfg := staff.Config{Records: s, OnUnlock: n.Charts.Unlock, Logger: cfg.Logger}
+	if cfg.FastHashes {
+		scfg.Hash, scfg.Vault.Argon2 = auth.TestParams(), vault.TestArgon2Params()
+	}
+	if n.Staff, err = staff.Open(scfg); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open staff accounts: %w", err)
+	}
+	if cfg.KeyFile != "" {
+		kf, err := vault.ReadKeyFile(cfg.KeyFile)
+		if err == nil {
+			err = n.Staff.UnlockWithKeyFile(kf)
+			kf.Wipe()
+		}
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("unlock with key file %s: %w", cfg.KeyFile, err)
+		}
+	}
+	n.control = rand.Text()
 	n.api = api.New(api.Options{
-		Records: s,
+		Staff:        n.Staff,
+		Patients:     n.Charts,
+		ControlToken: n.control,
+		Records:      s,
 		Info: api.Info{Node: string(cfg.Identity.ID), Name: cfg.File.Node.Name, Role: string(cfg.File.Node.Role),
 			Version: cfg.Version},
 		MaxBody:    cfg.File.HTTP.MaxBodyBytes,
@@ -115,7 +154,8 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
 	}
-	rt := Runtime{PID: os.Getpid(), Addr: ln.Addr().String(), Node: string(n.id.ID), Started: n.cfg.Now().UTC()}
+	rt := Runtime{PID: os.Getpid(), Addr: ln.Addr().String(), Node: string(n.id.ID), Started: n.cfg.Now().UTC(),
+		Control: n.control}
 	if err := writeRuntime(n.cfg.Dir, rt); err != nil {
 		return err
 	}

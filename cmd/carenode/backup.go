@@ -88,6 +88,7 @@ func snapshot(ctx context.Context, dir string, id crdt.NodeID, w io.Writer) (str
 		if err != nil {
 			return "", err
 		}
+		req.Header.Set("Authorization", "Bearer "+rt.Control)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return "", fmt.Errorf("backup from running node at %s: %w", rt.Addr, err)

@@ -71,7 +71,7 @@ func readStatus(ctx context.Context, dir string) (statusReport, error) {
 	}
 	rep := statusReport{Node: string(id.ID), Name: file.Node.Name, Role: string(file.Node.Role)}
 	if rt, err := node.ReadRuntime(ctx, dir); err == nil {
-		if err := getJSON(ctx, rt.URL()+"/api/v1/status", &rep); err != nil {
+		if err := getJSON(ctx, rt.URL()+"/api/v1/status", rt.Control, &rep); err != nil {
 			return rep, fmt.Errorf("status of running node at %s: %w", rt.Addr, err)
 		}
 		rep.Serving = rt.Addr
@@ -91,11 +91,12 @@ func readStatus(ctx context.Context, dir string) (statusReport, error) {
 	return rep, err
 }
 
-func getJSON(ctx context.Context, url string, v any) error {
+func getJSON(ctx context.Context, url, token string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"carenode/crdt"
+	"carenode/node/chart"
 	"carenode/node/store"
 )
 
@@ -262,7 +263,7 @@ func (s *Server) writeAndShow(w http.ResponseWriter, r *http.Request, req store.
 func (s *Server) get(w http.ResponseWriter, r *http.Request) error {
 	coll, id := r.PathValue("collection"), r.PathValue("id")
 	if !crdt.ValidName(coll) || !crdt.ValidName(id) {
-		return &apiError{http.StatusNotFound, CodeNotFound, fmt.Sprintf("no record %s/%s", coll, id)}
+		return &apiError{status: http.StatusNotFound, code: CodeNotFound, msg: fmt.Sprintf("no record %s/%s", coll, id)}
 	}
 	v, err := s.opts.Records.Get(coll, id)
 	if err != nil {
@@ -306,7 +307,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) error {
 // noSuchRecord answers for ids that cannot exist, the same way GET does.
 func noSuchRecord(coll, id string) error {
 	if !crdt.ValidName(coll) || !crdt.ValidName(id) {
-		return &apiError{http.StatusNotFound, CodeNotFound, fmt.Sprintf("no record %s/%s", coll, id)}
+		return &apiError{status: http.StatusNotFound, code: CodeNotFound, msg: fmt.Sprintf("no record %s/%s", coll, id)}
 	}
 	return nil
 }
@@ -399,6 +400,26 @@ func (s *Server) applyChanges(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.refreshPatients(body.Changes)
 	writeJSON(w, http.StatusOK, applyOut{Applied: res.Applied, Duplicates: res.Duplicates, Vector: res.Vector.String(), Skew: res.Skew})
 	return nil
+}
+
+// refreshPatients brings the patient indexes up to date with changes that
+// came from a peer.
+func (s *Server) refreshPatients(changes []crdt.Change) {
+	if s.opts.Patients == nil {
+		return
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, c := range changes {
+		if c.Collection == chart.Collection && !seen[c.Record] {
+			seen[c.Record] = true
+			ids = append(ids, c.Record)
+		}
+	}
+	if err := s.opts.Patients.Refresh(ids); err != nil {
+		s.log.Error("patient index refresh failed; search may be stale until the next unlock", "err", err)
+	}
 }

@@ -3,8 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"carenode/crdt"
+	"carenode/node/auth"
 	"carenode/node/store"
 )
 
@@ -57,6 +56,15 @@ type Options struct {
 	Instrument func(route string, h http.Handler) http.Handler
 	// Metrics serves /metrics; nil leaves the route out.
 	Metrics http.Handler
+	// Staff signs people in. With Staff set every route but /healthz,
+	// /metrics and login needs a bearer token whose role may call it; nil
+	// (unit tests of the generic record API) leaves the API open.
+	Staff Staff
+	// ControlToken, when set, lets the carenode CLI on this machine add
+	// accounts, read status and take backups (see controlAllowed).
+	ControlToken string
+	// Patients serves /api/v1/patients; nil leaves those routes out.
+	Patients Patients
 }
 
 // Server serves the API.
@@ -81,9 +89,13 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, log: opts.Logger.With("subsystem", "api"), mux: http.NewServeMux()}
-	route := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+	route := func(pattern string, perm auth.Permission, h func(http.ResponseWriter, *http.Request) error) {
 		var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := h(w, r); err != nil {
+			ar, err := s.authorize(r, perm)
+			if err == nil {
+				err = h(w, ar)
+			}
+			if err != nil {
 				s.writeError(w, r, err)
 			}
 		})
@@ -92,16 +104,26 @@ func New(opts Options) *Server {
 		}
 		s.mux.Handle(pattern, handler)
 	}
-	route("GET /healthz", s.healthz)
-	route("GET /api/v1/status", s.status)
-	route("GET /api/v1/backup", s.backup)
-	route("GET /api/v1/changes", s.changes)
-	route("POST /api/v1/changes", s.applyChanges)
-	route("GET /api/v1/records/{collection}", s.list)
-	route("POST /api/v1/records/{collection}", s.create)
-	route("GET /api/v1/records/{collection}/{id}", s.get)
-	route("PATCH /api/v1/records/{collection}/{id}", s.patch)
-	route("DELETE /api/v1/records/{collection}/{id}", s.delete)
+	route("GET /healthz", public, s.healthz)
+	route("GET /api/v1/status", signedIn, s.status)
+	route("GET /api/v1/backup", auth.PermBackup, s.backup)
+	route("GET /api/v1/changes", auth.PermRecordsRead, s.changes)
+	route("POST /api/v1/changes", auth.PermRecordsWrite, s.applyChanges)
+	route("GET /api/v1/records/{collection}", auth.PermRecordsRead, s.list)
+	route("POST /api/v1/records/{collection}", auth.PermRecordsWrite, s.create)
+	route("GET /api/v1/records/{collection}/{id}", auth.PermRecordsRead, s.get)
+	route("PATCH /api/v1/records/{collection}/{id}", auth.PermRecordsWrite, s.patch)
+	route("DELETE /api/v1/records/{collection}/{id}", auth.PermRecordsWrite, s.delete)
+	if opts.Staff != nil {
+		route("POST /api/v1/auth/login", public, s.login)
+		route("POST /api/v1/auth/logout", signedIn, s.logout)
+		route("GET /api/v1/auth/me", signedIn, s.me)
+		route("GET /api/v1/staff", auth.PermUsersManage, s.listStaff)
+		route("POST /api/v1/staff", auth.PermUsersManage, s.addStaff)
+	}
+	if opts.Patients != nil {
+		s.patientRoutes(route)
+	}
 	if opts.Metrics != nil {
 		s.mux.Handle("GET /metrics", opts.Metrics)
 	}
@@ -190,7 +212,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return &apiError{http.StatusUnsupportedMediaType, CodeMediaType, "request body must be application/json, not " + ct}
+			return &apiError{status: http.StatusUnsupportedMediaType, code: CodeMediaType, msg: "request body must be application/json, not " + ct}
 		}
 	}
 	body := http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
@@ -257,22 +279,7 @@ func pageLimit(q url.Values, max int) (int, error) {
 	return min(n, max), nil
 }
 
-// newID returns a record id: 21 characters encoding 48 bits of wall-clock
-// milliseconds and 56 random bits. Ids made on different nodes offline do
-// not collide, and ids sort by creation time, so new records go to the end
-// of the store's B-tree instead of dirtying a random page each.
-func newID(now time.Time) string {
-	var b [13]byte
-	ms := uint64(now.UnixMilli())
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(ms)
-		ms >>= 8
-	}
-	rand.Read(b[6:])
-	// base32 with the "extended hex" alphabet in lower case sorts in the
-	// same order as the bytes it encodes.
-	return base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding).EncodeToString(b[:])
-}
+func newID(now time.Time) string { return store.NewRecordID(now) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 

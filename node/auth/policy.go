@@ -45,6 +45,9 @@ const (
 	PermPatientSearch Permission = "patient.search" // find a patient
 	PermPatientWrite  Permission = "patient.write"  // register, edit demographics, allergies, diagnoses
 	PermPatientMerge  Permission = "patient.merge"  // merge duplicates, resolve conflicts
+	PermPatientAssign Permission = "patient.assign" // assign patients to home-visit nurses
+	PermPatientImport Permission = "patient.import" // import a clinic's roster
+	PermPatientExport Permission = "patient.export" // export every chart
 	PermCheckIn       Permission = "checkin"        // identify and check in (kiosk)
 	PermVitalsWrite   Permission = "vitals.write"   // record vital signs
 	PermUsersManage   Permission = "users.manage"   // add staff, change roles
@@ -59,13 +62,14 @@ func policy(r Role) []Permission {
 	switch r {
 	case RoleAdmin:
 		return []Permission{PermRecordsRead, PermRecordsWrite, PermPatientRead, PermPatientSearch, PermPatientWrite,
-			PermPatientMerge, PermCheckIn, PermVitalsWrite, PermUsersManage, PermAuditRead, PermBackup}
+			PermPatientMerge, PermPatientAssign, PermPatientImport, PermPatientExport, PermCheckIn, PermVitalsWrite, PermUsersManage,
+			PermAuditRead, PermBackup}
 	case RoleDoctor:
-		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermPatientMerge, PermCheckIn, PermVitalsWrite}
+		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermPatientMerge, PermPatientAssign, PermCheckIn, PermVitalsWrite}
 	case RoleNurse:
 		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermCheckIn, PermVitalsWrite}
 	case RoleDesk:
-		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermPatientMerge, PermCheckIn}
+		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermPatientMerge, PermPatientAssign, PermPatientImport, PermCheckIn}
 	case RoleKiosk:
 		return []Permission{PermCheckIn, PermVitalsWrite}
 	}
