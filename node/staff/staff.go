@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"carenode/crdt"
@@ -66,8 +67,8 @@ type Directory struct {
 	log      *slog.Logger
 	sessions *auth.Sessions
 	limiter  *auth.Limiter
-	vault    *vault.Vault
-	mu       sync.Mutex // serialises account changes
+	keys     atomic.Pointer[vault.Vault] // replaced whole when wraps are reread
+	mu       sync.Mutex                  // serialises account changes
 }
 
 // Open reads the stored accounts and returns a locked directory.
@@ -95,9 +96,17 @@ func Open(cfg Config) (*Directory, error) {
 	}
 	d := &Directory{cfg: cfg, log: cfg.Logger.With("subsystem", "staff"), sessions: auth.NewSessions(cfg.Sessions),
 		limiter: auth.NewLimiter(cfg.Limiter)}
+	if err := d.loadVault(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// loadVault builds a locked vault from the stored wraps.
+func (d *Directory) loadVault() error {
 	accts, err := d.Accounts()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	wraps := map[string]vault.Wrapped{}
 	for _, a := range accts {
@@ -106,14 +115,16 @@ func Open(cfg Config) (*Directory, error) {
 		}
 		var w vault.Wrapped
 		if err := w.UnmarshalBinary(a.wrap); err != nil {
-			return nil, fmt.Errorf("account %s: stored key wrap: %w", a.Name, err)
+			return fmt.Errorf("account %s: stored key wrap: %w", a.Name, err)
 		}
 		wraps[a.Name] = w
 	}
-	if d.vault, err = vault.New(cfg.Vault, wraps); err != nil {
-		return nil, fmt.Errorf("open vault: %w", err)
+	v, err := vault.New(d.cfg.Vault, wraps)
+	if err != nil {
+		return fmt.Errorf("open vault: %w", err)
 	}
-	return d, nil
+	d.keys.Store(v)
+	return nil
 }
 
 // Accounts lists the stored accounts by name.
@@ -244,12 +255,12 @@ func (d *Directory) Add(ctx context.Context, name string, role auth.Role, passwo
 		if role != auth.RoleAdmin {
 			return AddResult{}, ErrFirstAdmin
 		}
-		if len(d.vault.Names()) == 0 && d.vault.Locked() {
+		if len(d.keys.Load().Names()) == 0 && d.keys.Load().Locked() {
 			dk, err := vault.NewDataKey(d.cfg.Vault.Rand)
 			if err != nil {
 				return AddResult{}, fmt.Errorf("make data key: %w", err)
 			}
-			if err := d.vault.UnlockWithDataKey(dk); err != nil {
+			if err := d.keys.Load().UnlockWithDataKey(dk); err != nil {
 				return AddResult{}, fmt.Errorf("unlock new vault: %w", err)
 			}
 			dk.Wipe()
@@ -261,8 +272,8 @@ func (d *Directory) Add(ctx context.Context, name string, role auth.Role, passwo
 		return AddResult{}, fmt.Errorf("hash password: %w", err)
 	}
 	var wrap []byte
-	if !d.vault.Locked() {
-		w, err := d.vault.AddPassword(name, password)
+	if !d.keys.Load().Locked() {
+		w, err := d.keys.Load().AddPassword(name, password)
 		if err != nil {
 			return AddResult{}, fmt.Errorf("wrap data key for %s: %w", name, err)
 		}
@@ -273,7 +284,7 @@ func (d *Directory) Add(ctx context.Context, name string, role auth.Role, passwo
 	res.Pending = wrap == nil
 	if err := d.store(ctx, name, role, hash, wrap, true); err != nil {
 		if wrap != nil {
-			_ = d.vault.Remove(name)
+			_ = d.keys.Load().Remove(name)
 		}
 		return AddResult{}, err
 	}
@@ -309,13 +320,13 @@ func (d *Directory) store(ctx context.Context, name string, role auth.Role, hash
 
 // unlocked tells the node's data services the vault is open.
 func (d *Directory) unlocked() error {
-	sealer, err := d.vault.Sealer()
+	sealer, err := d.keys.Load().Sealer()
 	if err != nil {
 		return err
 	}
 	if d.cfg.OnUnlock != nil {
 		if err := d.cfg.OnUnlock(sealer); err != nil {
-			d.vault.Lock()
+			d.keys.Load().Lock()
 			return fmt.Errorf("unlock: %w", err)
 		}
 	}
@@ -323,7 +334,7 @@ func (d *Directory) unlocked() error {
 }
 
 // Locked reports whether the data key is out of memory.
-func (d *Directory) Locked() bool { return d.vault.Locked() }
+func (d *Directory) Locked() bool { return d.keys.Load().Locked() }
 
 // LoginResult is a successful sign-in.
 type LoginResult struct {
@@ -362,9 +373,20 @@ func (d *Directory) Login(ctx context.Context, name, password, remote string) (L
 		return fail(ErrBadLogin) // a key-file wrap, not an account
 	}
 	res := LoginResult{Name: a.Name, Role: a.Role}
-	if d.vault.Locked() && !a.Pending {
+	if d.keys.Load().Locked() && !a.Pending {
+		if !slices.Contains(d.keys.Load().Names(), a.Name) {
+			// The account (or its wrap) came from a peer after this node
+			// started: read the wraps again. The vault is locked, so
+			// nothing held in it is lost.
+			d.mu.Lock()
+			err := d.loadVault()
+			d.mu.Unlock()
+			if err != nil {
+				return LoginResult{}, err
+			}
+		}
 		// Unwrapping the data key proves the password: one argon2 run.
-		switch err := d.vault.Unlock(a.Name, []byte(password)); {
+		switch err := d.keys.Load().Unlock(a.Name, []byte(password)); {
 		case errors.Is(err, vault.ErrWrongPassword):
 			return fail(ErrBadLogin)
 		case err != nil:
@@ -384,7 +406,7 @@ func (d *Directory) Login(ctx context.Context, name, password, remote string) (L
 			return fail(ErrBadLogin)
 		}
 		if a.Pending {
-			if d.vault.Locked() {
+			if d.keys.Load().Locked() {
 				return LoginResult{}, ErrPendingLocked
 			}
 			if err := d.completeWrap(ctx, a.Name, []byte(password)); err != nil {
@@ -405,7 +427,7 @@ func (d *Directory) Login(ctx context.Context, name, password, remote string) (L
 func (d *Directory) completeWrap(ctx context.Context, name string, password []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	w, err := d.vault.AddPassword(name, password)
+	w, err := d.keys.Load().AddPassword(name, password)
 	if errors.Is(err, vault.ErrNameExists) {
 		return nil
 	}
@@ -417,7 +439,7 @@ func (d *Directory) completeWrap(ctx context.Context, name string, password []by
 		return err
 	}
 	if err := d.store(ctx, name, "", "", b, false); err != nil {
-		_ = d.vault.Remove(name)
+		_ = d.keys.Load().Remove(name)
 		return err
 	}
 	d.log.Info("account key wrap added at first sign-in", "account", name)
@@ -426,7 +448,7 @@ func (d *Directory) completeWrap(ctx context.Context, name string, password []by
 
 // UnlockWithKeyFile unlocks the node with a kiosk's key file.
 func (d *Directory) UnlockWithKeyFile(kf vault.KeyFileKey) error {
-	if err := d.vault.UnlockWithKeyFile(kf); err != nil {
+	if err := d.keys.Load().UnlockWithKeyFile(kf); err != nil {
 		return err
 	}
 	return d.unlocked()
@@ -446,7 +468,7 @@ func (d *Directory) AddKeyFile(ctx context.Context, name, path string) error {
 		return fmt.Errorf("%w: %s has role %s", ErrNotKiosk, name, a.Role)
 	}
 	wrapName := name + ".keyfile"
-	kf, w, err := d.vault.AddKeyFile(wrapName)
+	kf, w, err := d.keys.Load().AddKeyFile(wrapName)
 	if err != nil {
 		return fmt.Errorf("key file for %s: %w", name, err)
 	}
@@ -456,11 +478,11 @@ func (d *Directory) AddKeyFile(ctx context.Context, name, path string) error {
 		return err
 	}
 	if err := vault.WriteKeyFile(path, kf); err != nil {
-		_ = d.vault.Remove(wrapName)
+		_ = d.keys.Load().Remove(wrapName)
 		return err
 	}
 	if err := d.storeKeyFileWrap(ctx, wrapName, b); err != nil {
-		_ = d.vault.Remove(wrapName)
+		_ = d.keys.Load().Remove(wrapName)
 		return err
 	}
 	return nil
