@@ -10,9 +10,13 @@
 //	              so `carenode status` and `backup` can reach a running node
 //	              whose database file is locked
 //
-// Sub-packages: store (the bbolt file), api (HTTP JSON API), metrics
-// (Prometheus), identity (keys and node IDs), nodeconf (the config file),
-// sample (realistic demo data).
+// Sub-packages: store (the bbolt file), api (HTTP JSON API), chart (patient
+// charts, sealed at rest, searched in memory), staff (accounts, sign-in and
+// the data key's wraps), care (the patient record's rules), vault
+// (encryption), auth (roles and sessions), metrics (Prometheus), identity
+// (keys and node IDs), nodeconf (the config file), sample (realistic demo
+// data). DESIGN.md beside this file holds the threat model of a stolen
+// node and how a node unlocks.
 //
 // Which fields are "important" (concurrent values kept as a conflict to
 // review) is declared in one place, schema.go.
