@@ -29,6 +29,7 @@ type Patients interface {
 	IssueCard(ctx context.Context, a chart.Actor, id string) (chart.Patient, error)
 	Search(a chart.Actor, q string, limit int) ([]chart.Summary, error)
 	Duplicates(a chart.Actor) ([]chart.Duplicate, error)
+	Conflicts(a chart.Actor) ([]chart.Conflicted, error)
 	Audit(ctx context.Context, a chart.Actor, id string) ([]chart.AuditEvent, error)
 	Refresh(ids []string) error
 	Import(ctx context.Context, a chart.Actor, rows []roster.Row, skipBad bool, progress func(done, total int)) (chart.ImportResult, error)
@@ -53,6 +54,7 @@ func (s *Server) patientRoutes(route func(string, auth.Permission, func(http.Res
 	route("DELETE /api/v1/patients/{id}/assignees/{nurse}", auth.PermPatientAssign, s.assign(true))
 	route("GET /api/v1/patients/{id}/audit", auth.PermAuditRead, s.patientAudit)
 	route("GET /api/v1/duplicates", auth.PermPatientMerge, s.duplicates)
+	route("GET /api/v1/conflicts", auth.PermPatientMerge, s.conflicts)
 	route("POST /api/v1/patients/import", auth.PermPatientImport, s.importRoster)
 	route("GET /api/v1/patients/export", auth.PermPatientExport, s.exportCharts)
 }
@@ -395,5 +397,14 @@ func (s *Server) duplicates(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"duplicates": d})
+	return nil
+}
+
+func (s *Server) conflicts(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.opts.Patients.Conflicts(actor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"patients": c})
 	return nil
 }

@@ -333,7 +333,11 @@ func TestPatientContract(t *testing.T) {
 	if list := r.body["patients"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != dupID {
 		t.Fatalf("search after merge: %s", r.raw)
 	}
-	// The name conflict (张三丰 / 张三峰) is resolved through the API.
+	// The name conflict (张三丰 / 张三峰) is listed and resolved through the API.
+	r = c.call("GET", "/api/v1/conflicts", desk, nil)
+	if r.code != 200 || !strings.Contains(string(r.raw), dupID) || !strings.Contains(string(r.raw), `"fields":["name","phones"]`) {
+		t.Fatalf("node-wide conflicts: %d %s", r.code, r.raw)
+	}
 	r = c.call("GET", "/api/v1/patients/"+id+"/conflicts", desk, nil)
 	if r.code != 200 || !strings.Contains(string(r.raw), `"field":"name"`) {
 		t.Fatalf("conflicts: %d %s", r.code, r.raw)
@@ -341,6 +345,9 @@ func TestPatientContract(t *testing.T) {
 	r = c.call("POST", "/api/v1/patients/"+dupID+"/conflicts/resolve", desk, map[string]any{"field": "name", "value": "张三丰"})
 	if r.code != 200 || strings.Contains(string(r.raw), `"field":"name"`) {
 		t.Fatalf("resolve: %d %s", r.code, r.raw)
+	}
+	if r = c.call("GET", "/api/v1/conflicts", desk, nil); !strings.Contains(string(r.raw), `"fields":["phones"]`) {
+		t.Fatalf("conflict still listed after resolving: %s", r.raw)
 	}
 
 	// The audit trail names who did what; only an admin reads it.

@@ -76,6 +76,7 @@ type entry struct {
 	Summary
 	idNumber  string
 	assignees []string
+	conflicts []string // important fields with differing concurrent values
 }
 
 // Service keeps the patient charts: it seals personal fields before they
@@ -243,7 +244,15 @@ func openEntry(sealer *vault.Sealer, v store.RecordView) (*entry, error) {
 			}
 		}
 	}
-	return newEntry(v.ID, p, v.Sets[setAssignees]), nil
+	e := newEntry(v.ID, p, v.Sets[setAssignees])
+	cs, err := conflicts(o, v)
+	if err != nil {
+		return nil, fmt.Errorf("patient %s: %w", v.ID, err)
+	}
+	for _, c := range cs {
+		e.conflicts = append(e.conflicts, c.Field)
+	}
+	return e, nil
 }
 
 func newEntry(id string, p care.PatientInput, assignees []string) *entry {
@@ -934,4 +943,29 @@ func (s *Service) Count() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.entries)
+}
+
+// Conflicted is a patient with open conflicts, for the desk's review list.
+type Conflicted struct {
+	Summary
+	Fields []string `json:"fields"`
+}
+
+// Conflicts lists the patients the actor may see that have important fields
+// with differing concurrent values (after offline edits on two nodes, or a
+// merge), by id. Each is resolved with Resolve.
+func (s *Service) Conflicts(a Actor) ([]Conflicted, error) {
+	if _, err := s.session(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []Conflicted{}
+	for _, e := range s.entries {
+		if len(e.conflicts) > 0 && s.mayAccess(a, e.assignees) {
+			out = append(out, Conflicted{Summary: e.Summary, Fields: slices.Clone(e.conflicts)})
+		}
+	}
+	slices.SortFunc(out, func(x, y Conflicted) int { return strings.Compare(x.ID, y.ID) })
+	return out, nil
 }
