@@ -24,7 +24,7 @@ import (
 // clinic is a real store with the chart service and staff accounts behind
 // the API, as node.Open wires them, on an httptest server.
 type clinic struct {
-	t       *testing.T
+	t       testing.TB
 	store   *store.Store
 	charts  *chart.Service
 	staff   *staff.Directory
@@ -40,7 +40,7 @@ func fastStaff(s *store.Store, charts *chart.Service) staff.Config {
 }
 
 // newClinic opens a node with one admin account, "admin", already added.
-func newClinic(t *testing.T) *clinic {
+func newClinic(t testing.TB) *clinic {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "carenode.db")
 	opts := store.DefaultOptions(path, "nodeA")
@@ -150,7 +150,7 @@ func errMessage(r reply) string {
 }
 
 // idNumber makes a valid resident ID number for a birth date and sex.
-func idNumber(t *testing.T, birth string, male bool, serial string) string {
+func idNumber(t testing.TB, birth string, male bool, serial string) string {
 	t.Helper()
 	seq := serial[:2]
 	if male {
@@ -166,7 +166,7 @@ func idNumber(t *testing.T, birth string, male bool, serial string) string {
 	return first + string(c)
 }
 
-func patientBody(t *testing.T, name, birth, phone, serial string) map[string]any {
+func patientBody(t testing.TB, name, birth, phone, serial string) map[string]any {
 	return map[string]any{"name": name, "sex": "male", "birthDate": birth, "idNumber": idNumber(t, birth, true, serial),
 		"phones": []string{phone}, "address": "河南省兰考县城关镇东街1号"}
 }
