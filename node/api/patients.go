@@ -23,6 +23,7 @@ type Patients interface {
 	AddAllergy(ctx context.Context, a chart.Actor, id string, in care.AllergyInput) (chart.Patient, error)
 	AddDiagnosis(ctx context.Context, a chart.Actor, id string, in care.DiagnosisInput) (chart.Patient, []care.Problem, error)
 	AddMedication(ctx context.Context, a chart.Actor, id string, in care.MedicationInput) (chart.Patient, error)
+	AddTag(ctx context.Context, a chart.Actor, id, tag string) (chart.Patient, error)
 	RemoveElement(ctx context.Context, a chart.Actor, id, set, elem string) (chart.Patient, error)
 	Assign(ctx context.Context, a chart.Actor, id, nurse string, remove bool) (chart.Patient, error)
 	Merge(ctx context.Context, a chart.Actor, from, into string) (chart.Patient, error)
@@ -45,6 +46,7 @@ func (s *Server) patientRoutes(route func(string, auth.Permission, func(http.Res
 	route("POST /api/v1/patients/{id}/allergies", auth.PermPatientWrite, s.addAllergy)
 	route("POST /api/v1/patients/{id}/diagnoses", auth.PermPatientWrite, s.addDiagnosis)
 	route("POST /api/v1/patients/{id}/medications", auth.PermPatientWrite, s.addMedication)
+	route("POST /api/v1/patients/{id}/tags", auth.PermPatientWrite, s.addTag)
 	route("DELETE /api/v1/patients/{id}/{set}/{elem}", auth.PermPatientWrite, s.removeElement)
 	route("POST /api/v1/patients/{id}/merge", auth.PermPatientMerge, s.mergePatient)
 	route("POST /api/v1/patients/{id}/card", auth.PermPatientWrite, s.issueCard)
@@ -406,5 +408,22 @@ func (s *Server) conflicts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"patients": c})
+	return nil
+}
+
+type tagIn struct {
+	Tag string `json:"tag"`
+}
+
+func (s *Server) addTag(w http.ResponseWriter, r *http.Request) error {
+	var in tagIn
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	p, err := s.opts.Patients.AddTag(r.Context(), actor(r), r.PathValue("id"), in.Tag)
+	if err != nil {
+		return err
+	}
+	showPatient(w, http.StatusCreated, p, p.Version)
 	return nil
 }

@@ -295,6 +295,18 @@ func TestPatientContract(t *testing.T) {
 		t.Errorf("auto tags %+v, want hypertension and elderly", chartOut.Tags)
 	}
 
+	// A tag given by hand sits beside the computed ones and can be removed.
+	r = c.call("POST", "/api/v1/patients/"+id+"/tags", desk, map[string]string{"tag": "独居"})
+	if r.code != 201 || !strings.Contains(string(r.raw), `{"tag":"独居","auto":false}`) {
+		t.Fatalf("add tag: %d %s", r.code, r.raw)
+	}
+	if r = c.call("POST", "/api/v1/patients/"+id+"/tags", desk, map[string]string{"tag": strings.Repeat("长", 17)}); r.code != 400 {
+		t.Fatalf("overlong tag: %d %s", r.code, r.raw)
+	}
+	if r = c.call("DELETE", "/api/v1/patients/"+id+"/tags/独居", desk, nil); r.code != 200 || strings.Contains(string(r.raw), "独居") {
+		t.Fatalf("remove tag: %d %s", r.code, r.raw)
+	}
+
 	// Removing the diagnosis recomputes the tags.
 	r = c.call("DELETE", "/api/v1/patients/"+id+"/diagnoses/"+chartOut.Diagnoses[0].ID, desk, nil)
 	if r.code != 200 || strings.Contains(string(r.raw), `"hypertension"`) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"carenode/crdt"
 	"carenode/node/auth"
@@ -140,7 +142,14 @@ func (s *Service) Unlock(sealer *vault.Sealer) error {
 		docs = append(docs, e.doc())
 		ps = append(ps, e.dedup())
 	}
-	idx, dups := search.Build(docs), dedup.NewIndex(ps)
+	// The two indexes are independent and each mostly one goroutine's
+	// work: build them side by side.
+	var idx *search.Index
+	var dups *dedup.Index
+	var built sync.WaitGroup
+	built.Go(func() { idx = search.Build(docs) })
+	dups = dedup.NewIndex(ps)
+	built.Wait()
 	s.mu.Lock()
 	s.sealer, s.index, s.dups, s.entries = sealer, idx, dups, entries
 	s.mu.Unlock()
@@ -721,10 +730,35 @@ func (s *Service) addElement(ctx context.Context, a Actor, id, set, kind, action
 }
 
 // Sets a client may remove elements from, by their API name.
-var removable = map[string]bool{setAllergies: true, setDiagnoses: true, setMedications: true}
+var removable = map[string]bool{setAllergies: true, setDiagnoses: true, setMedications: true, setTags: true}
 
-// RemoveElement removes an allergy, diagnosis or medication (set is
-// "allergies", "diagnoses" or "medications"). The removal takes only the
+// MaxTagLen caps a tag given by hand, in characters.
+const MaxTagLen = 16
+
+// AddTag gives the patient a tag by hand ("贫困户", "独居"): 1–16 characters,
+// no control characters. Tags from rules are computed, never stored.
+func (s *Service) AddTag(ctx context.Context, a Actor, id, tag string) (Patient, error) {
+	tag = strings.TrimSpace(tag)
+	n := utf8.RuneCountInString(tag)
+	if n == 0 || n > MaxTagLen || strings.ContainsFunc(tag, unicode.IsControl) || !utf8.ValidString(tag) {
+		return Patient{}, &care.ValidationError{Problems: []care.Problem{{Field: "tag", Code: care.CodeTooLong,
+			En: fmt.Sprintf("A tag has 1 to %d characters and no line breaks.", MaxTagLen),
+			Zh: fmt.Sprintf("标签应为1至%d个字符，且不能换行。", MaxTagLen)}}}
+	}
+	sealer, err := s.session()
+	if err != nil {
+		return Patient{}, err
+	}
+	v, err := s.view(a, id)
+	if err != nil {
+		return Patient{}, err
+	}
+	return s.write(ctx, sealer, a, store.WriteRequest{Collection: Collection, Record: v.ID, MustExist: true,
+		Edits: []store.Edit{{Kind: crdt.MutAdd, Field: setTags, Elem: tag}}}, "tag.add", []string{tag})
+}
+
+// RemoveElement removes an allergy, diagnosis, medication or hand-given
+// tag (set is "allergies", "diagnoses", "medications" or "tags"). The removal takes only the
 // additions this node has seen: an element re-added elsewhere meanwhile stays.
 func (s *Service) RemoveElement(ctx context.Context, a Actor, id, set, elem string) (Patient, error) {
 	if !removable[set] {
