@@ -82,10 +82,10 @@
 //
 // ImportantFields is the single declaration of the fields whose concurrent
 // edits stay visible as a conflict to review: name, sex, birth date, ID
-// number, phones, address, card number, emergency contacts, an allergy's
-// severity, a medication's dose and frequency. node/schema.go's Important
-// still holds the generic list for the "patients" collection and will
-// delegate to IsImportant.
+// number, phones, address, card number, emergency contacts, the medical and
+// family histories, an allergy's severity, a medication's dose and
+// frequency. The store asks node/schema.go's Important, which delegates here
+// through chart.Important.
 //
 // # Automatic tags
 //

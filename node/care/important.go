@@ -7,17 +7,20 @@ package care
 // village, calls a stranger, or merges two people; a wrong name or sex
 // shows the wrong chart; two card numbers for one patient break check-in;
 // an emergency contact is whom an escalation calls when the patient cannot
-// be reached. Within the add-wins sets, an allergy's severity and a
-// medication's dose and frequency are important too: "mild" against
-// "severe", or 5 mg against 50 mg, must never be settled by a clock.
+// be reached. The medical and family histories are important too: two
+// clinicians writing a history on two offline nodes, or two charts of one
+// patient merged, must both be read, not one hidden behind the other. Within
+// the add-wins sets, an allergy's severity and a medication's dose and
+// frequency are important: "mild" against "severe", or 5 mg against 50 mg,
+// must never be settled by a clock.
 //
 // Names are JSON paths: a top-level field of PatientInput ("phones"), or
 // set.field for a field of the elements of a set ("allergies.severity").
-// Occupation, marital status, histories and notes show the newest value;
-// the others stay in the register and are not lost.
+// Occupation, marital status and notes show the newest value; the others
+// stay in the register and are not lost.
 //
-// node.Important (node/schema.go) still holds its own generic list for
-// patients and will delegate to IsImportant.
+// node.Important (node/schema.go) delegates to IsImportant through
+// chart.Important.
 func ImportantFields() []string {
 	// A fresh slice each call: there is no shared list to modify.
 	return []string{
@@ -29,6 +32,8 @@ func ImportantFields() []string {
 		"address",
 		"cardNumber",
 		"emergencyContacts",
+		"history",
+		"familyHistory",
 		"allergies.severity",
 		"medications.dose",
 		"medications.frequency",

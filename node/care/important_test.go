@@ -13,7 +13,7 @@ func TestImportantFields(t *testing.T) {
 			t.Errorf("%s is not important", f)
 		}
 	}
-	for _, f := range []string{"notes", "occupation", "maritalStatus", "history", "familyHistory", "", "phone"} {
+	for _, f := range []string{"notes", "occupation", "maritalStatus", "", "phone"} {
 		if IsImportant(f) {
 			t.Errorf("%s is important", f)
 		}
