@@ -178,6 +178,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 type statusBody struct {
 	Info
 	Store store.Stats `json:"store"`
+	// Locked says whether patient data is sealed away (nobody has signed in
+	// since the node started); absent on a node without accounts.
+	Locked *bool `json:"locked,omitempty"`
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
@@ -185,7 +188,12 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, statusBody{Info: s.opts.Info, Store: st})
+	body := statusBody{Info: s.opts.Info, Store: st}
+	if s.opts.Staff != nil {
+		locked := s.opts.Staff.Locked()
+		body.Locked = &locked
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 
