@@ -91,6 +91,12 @@ type Service struct {
 	rules []care.TagRule
 	log   *slog.Logger
 
+	// building is set while Unlock reads the store; records changed by
+	// peers meanwhile are noted in pending and indexed once it is done.
+	pendingMu sync.Mutex
+	building  bool
+	pending   []string
+
 	mu      sync.RWMutex
 	sealer  *vault.Sealer // nil while locked
 	index   *search.Index
@@ -132,6 +138,14 @@ func (s *Service) Locked() bool {
 // fields in memory. The indexes never touch the disk.
 func (s *Service) Unlock(sealer *vault.Sealer) error {
 	start := time.Now()
+	s.pendingMu.Lock()
+	s.building, s.pending = true, nil
+	s.pendingMu.Unlock()
+	defer func() {
+		s.pendingMu.Lock()
+		s.building, s.pending = false, nil
+		s.pendingMu.Unlock()
+	}()
 	entries, err := s.loadEntries(sealer)
 	if err != nil {
 		return err
@@ -153,6 +167,15 @@ func (s *Service) Unlock(sealer *vault.Sealer) error {
 	s.mu.Lock()
 	s.sealer, s.index, s.dups, s.entries = sealer, idx, dups, entries
 	s.mu.Unlock()
+	s.pendingMu.Lock()
+	late := s.pending
+	s.building, s.pending = false, nil
+	s.pendingMu.Unlock()
+	for _, id := range late {
+		if err := s.reindex(sealer, id); err != nil {
+			return err
+		}
+	}
 	s.log.Info("patient data unlocked", "patients", len(entries), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -367,6 +390,13 @@ func (s *Service) reindex(sealer *vault.Sealer, id string) error {
 // Refresh brings the indexes up to date after changes to these patient
 // records arrived from a peer. A locked service has nothing to refresh.
 func (s *Service) Refresh(ids []string) error {
+	s.pendingMu.Lock()
+	if s.building {
+		s.pending = append(s.pending, ids...)
+		s.pendingMu.Unlock()
+		return nil
+	}
+	s.pendingMu.Unlock()
 	sealer, err := s.session()
 	if err != nil {
 		return nil
