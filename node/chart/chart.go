@@ -164,6 +164,7 @@ func (s *Service) Unlock(sealer *vault.Sealer) error {
 	built.Go(func() { idx = search.Build(docs) })
 	dups = dedup.NewIndex(ps)
 	built.Wait()
+	count := len(entries) // entries is the service's from here, written under s.mu
 	s.mu.Lock()
 	s.sealer, s.index, s.dups, s.entries = sealer, idx, dups, entries
 	s.mu.Unlock()
@@ -176,7 +177,7 @@ func (s *Service) Unlock(sealer *vault.Sealer) error {
 			return err
 		}
 	}
-	s.log.Info("patient data unlocked", "patients", len(entries), "took", time.Since(start).Round(time.Millisecond))
+	s.log.Info("patient data unlocked", "patients", count, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -500,6 +501,10 @@ func (s *Service) Register(ctx context.Context, a Actor, in care.PatientInput, f
 		return RegisterResult{}, cardTakenError()
 	}
 	s.mu.RLock()
+	if s.dups == nil { // locked since session()
+		s.mu.RUnlock()
+		return RegisterResult{}, ErrLocked
+	}
 	cands := s.dups.Candidates(dedup.Patient{ID: "\x00new", Name: in.Name, BirthDate: in.BirthDate, IDNumber: in.IDNumber, Phones: in.Phones})
 	dupList := s.candidates(cands, "\x00new")
 	s.mu.RUnlock()
