@@ -1,22 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/spf13/cobra"
 
-	"carenode/crdt"
 	"carenode/node"
+	"carenode/node/auth"
+	"carenode/node/care"
+	"carenode/node/chart"
 	"carenode/node/nodeconf"
 	"carenode/node/sample"
-	"carenode/node/store"
+	"carenode/node/staff"
 )
 
 func demoCmd(e *env) *cobra.Command {
@@ -32,8 +36,16 @@ birth dates, resident ID numbers, allergies, diagnoses) and print what to try
 next. Without --dir it uses a temporary directory, removed on exit unless
 --keep. With --dir it reuses a node there, or creates one.
 
+A new demo node gets an admin account, "admin", with a generated password
+that is printed and kept in DIR/demo-admin.password (fine for made-up patients,
+never for real ones); the demo signs it in, which unlocks the patient data,
+and prints a token to try the API with.
+
 启动一个装有示例患者数据的节点（中文姓名、电话、出生日期、身份证号、过敏、诊断），
-并显示接下来可以尝试的操作。未指定 --dir 时使用临时目录，退出时删除（--keep 保留）。`,
+并显示接下来可以尝试的操作。未指定 --dir 时使用临时目录，退出时删除（--keep 保留）。
+新的演示节点会创建管理员账户 admin，密码随机生成并显示，保存在
+DIR/demo-admin.password（仅适用于示例数据）；演示程序以其登录以解锁患者数据，并显示
+可直接使用的 token。`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if patients < 0 || patients > 1_000_000 {
@@ -70,13 +82,13 @@ next. Without --dir it uses a temporary directory, removed on exit unless
 			if err != nil {
 				return err
 			}
-			st, err := n.Store.Stats()
+			admin, err := demoAdmin(cmd.Context(), n, dir)
 			if err != nil {
 				n.Close()
 				return err
 			}
-			if have := st.Records["patients"]; have == 0 && patients > 0 {
-				if err := seedPatients(cmd.Context(), n.Store, patients, seed, newProgress(e.stderr, "sample patients / 示例患者")); err != nil {
+			if admin.token != "" && n.Charts.Count() == 0 && patients > 0 {
+				if err := seedPatients(cmd.Context(), n, patients, seed, newProgress(e.stderr, "sample patients / 示例患者")); err != nil {
 					n.Close()
 					return err
 				}
@@ -86,7 +98,7 @@ next. Without --dir it uses a temporary directory, removed on exit unless
 				n.Close()
 				return fmt.Errorf("listen on %s: %w (try --listen 127.0.0.1:0 for any free port)", file.HTTP.Listen, err)
 			}
-			printDemoHelp(e.stdout, dir, ln.Addr().String(), n, temporary && !keep)
+			printDemoHelp(e.stdout, dir, ln.Addr().String(), n, admin, temporary && !keep)
 			return n.Serve(cmd.Context(), ln)
 		},
 	}
@@ -98,10 +110,59 @@ next. Without --dir it uses a temporary directory, removed on exit unless
 	return c
 }
 
-// seedPatients writes n sample patients through the store's group commit,
-// from a few writers at once as a busy clinic would.
-func seedPatients(ctx context.Context, s *store.Store, n int, seed uint64, bar *progress) error {
+// demoAccount is the demo's admin: its password and a session token.
+type demoAccount struct {
+	name, password, token string
+}
+
+// demoAdminName is the demo node's admin account.
+const demoAdminName = "admin"
+
+// demoAdmin makes the demo node's admin account (its first, which makes the
+// data key) with a generated password, kept in the data directory so a
+// reused demo directory unlocks again, and signs it in: that unlocks the
+// node and gives a token to try the API with. The password file next to the
+// database defeats the encryption at rest: fine for made-up patients only.
+func demoAdmin(ctx context.Context, n *node.Node, dir string) (demoAccount, error) {
+	a := demoAccount{name: demoAdminName}
+	pwPath := filepath.Join(dir, "demo-admin.password")
+	accts, err := n.Staff.Accounts()
+	if err != nil {
+		return a, err
+	}
+	if len(accts) == 0 {
+		a.password = rand.Text()
+		if _, err := n.Staff.Add(ctx, a.name, auth.RoleAdmin, []byte(a.password)); err != nil {
+			return a, fmt.Errorf("add the demo admin: %w", err)
+		}
+		if err := os.WriteFile(pwPath, []byte(a.password+"\n"), 0o600); err != nil {
+			return a, err
+		}
+	} else {
+		b, err := os.ReadFile(pwPath)
+		if errors.Is(err, os.ErrNotExist) {
+			return a, nil // not a node demo made: someone must sign in
+		}
+		if err != nil {
+			return a, err
+		}
+		pw, _ := staff.ReadPassword(bytes.NewReader(b))
+		a.password = string(pw)
+	}
+	res, err := n.Staff.Login(ctx, a.name, a.password, "demo")
+	if err != nil {
+		return a, fmt.Errorf("sign in the demo admin: %w", err)
+	}
+	a.token = res.Token
+	return a, nil
+}
+
+// seedPatients registers n sample patients through the chart service, as
+// the demo admin, from a few writers at once as a busy clinic would; their
+// allergies and diagnoses are added as a doctor would add them.
+func seedPatients(ctx context.Context, nd *node.Node, n int, seed uint64, bar *progress) error {
 	people := sample.New(seed).Patients(n)
+	actor := chart.Actor{Name: demoAdminName, Role: auth.RoleAdmin}
 	work := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -112,11 +173,10 @@ func seedPatients(ctx context.Context, s *store.Store, n int, seed uint64, bar *
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				req := patientWrite(fmt.Sprintf("demo-%06d", i+1), people[i])
-				_, err := s.Write(ctx, req)
+				err := registerSample(ctx, nd.Charts, actor, people[i])
 				mu.Lock()
 				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("write sample patient %d: %w", i+1, err)
+					firstErr = fmt.Errorf("register sample patient %d: %w", i+1, err)
 				}
 				done++
 				bar.update(int64(done), int64(n))
@@ -142,47 +202,65 @@ func seedPatients(ctx context.Context, s *store.Store, n int, seed uint64, bar *
 	return firstErr
 }
 
-func patientWrite(id string, p sample.Patient) store.WriteRequest {
-	str := func(s string) []byte { b, _ := json.Marshal(s); return b }
-	edits := []store.Edit{
-		{Kind: crdt.MutSet, Field: "name", Value: str(p.Name)},
-		{Kind: crdt.MutSet, Field: "sex", Value: str(p.Sex)},
-		{Kind: crdt.MutSet, Field: "birthDate", Value: str(p.BirthDate)},
-		{Kind: crdt.MutSet, Field: "idNumber", Value: str(p.IDNumber)},
-		{Kind: crdt.MutSet, Field: "phone", Value: str(p.Phone)},
-		{Kind: crdt.MutSet, Field: "address", Value: str(p.Address)},
+func registerSample(ctx context.Context, charts *chart.Service, a chart.Actor, p sample.Patient) error {
+	res, err := charts.Register(ctx, a, care.PatientInput{Name: p.Name, Sex: p.Sex, BirthDate: p.BirthDate,
+		IDNumber: p.IDNumber, Phones: []string{p.Phone}, Address: p.Address}, false)
+	if err != nil {
+		return err
 	}
-	for _, a := range p.Allergies {
-		edits = append(edits, store.Edit{Kind: crdt.MutAdd, Field: "allergies", Elem: a})
+	for _, al := range p.Allergies {
+		if _, err := charts.AddAllergy(ctx, a, res.ID, care.AllergyInput{Substance: al}); err != nil {
+			return err
+		}
 	}
 	for _, d := range p.Diagnoses {
-		edits = append(edits, store.Edit{Kind: crdt.MutAdd, Field: "diagnoses", Elem: d})
+		if _, _, err := charts.AddDiagnosis(ctx, a, res.ID, care.DiagnosisInput{Code: d}); err != nil {
+			return err
+		}
 	}
-	return store.WriteRequest{Collection: "patients", Record: id, Create: true, Edits: edits}
+	return nil
 }
 
-func printDemoHelp(w io.Writer, dir, addr string, n *node.Node, removed bool) {
+func printDemoHelp(w io.Writer, dir, addr string, n *node.Node, admin demoAccount, removed bool) {
 	url := "http://" + addr
 	fmt.Fprintf(w, `
 carenode demo node %s is running / 演示节点已启动
   data directory / 数据目录:  %s%s
   API:                       %s/api/v1/
+`, n.ID(), dir, map[bool]string{false: "", true: " (removed on exit / 退出时删除)"}[removed], url)
+	if admin.token == "" {
+		fmt.Fprintf(w, `
+The node is locked: sign in with an account of this node to unlock it.
+节点已锁定：请用本节点的账户登录以解锁。
+  curl -X POST -H 'Content-Type: application/json' -d '{"name":"NAME","password":"PASSWORD"}' %s/api/v1/auth/login
+
+Press Ctrl-C to stop / 按 Ctrl-C 停止.
+`, url)
+		return
+	}
+	fmt.Fprintf(w, `  admin account / 管理员账户:  %s
+  password / 密码:           %s
+
+Sign in (the answer's "token" goes in every other call) / 登录（返回的 token 用于其他请求）:
+  curl -X POST -H 'Content-Type: application/json' \
+       -d '{"name":"%s","password":"%s"}' %s/api/v1/auth/login
+  TOKEN=%s   # a token signed in already / 已登录的 token
 
 Try / 试试:
   curl %s/healthz
-  curl '%s/api/v1/records/patients?limit=3'
-  curl %s/api/v1/records/patients/demo-000001
-  curl -X PATCH -H 'Content-Type: application/json' \
-       -d '{"fields":{"phone":"13912345678"},"add":{"allergies":["penicillin"]}}' \
-       %s/api/v1/records/patients/demo-000001
-  curl -X POST -H 'Content-Type: application/json' \
-       -d '{"fields":{"name":"李秀英","sex":"female","birthDate":"1956-03-08"}}' \
-       %s/api/v1/records/patients
-  curl '%s/api/v1/changes?limit=2'
+  curl -H "Authorization: Bearer $TOKEN" '%s/api/v1/patients?q=zs'        # pinyin initials / 拼音首字母
+  curl -H "Authorization: Bearer $TOKEN" '%s/api/v1/patients?q=%%E7%%8E%%8B'  # 王
+  curl -H "Authorization: Bearer $TOKEN" %s/api/v1/patients/PATIENT-ID
+  curl -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+       -d '{"name":"李秀英","sex":"female","birthDate":"1956-03-08","phones":["13912345678"],"address":"云南省红河州蒙自市文澜镇"}' \
+       %s/api/v1/patients
+  curl -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+       -d '{"substance":"青霉素","reaction":"皮疹","severity":"severe"}' %s/api/v1/patients/PATIENT-ID/allergies
+  curl -H "Authorization: Bearer $TOKEN" %s/api/v1/duplicates
   curl %s/metrics | grep carenode_
-  go run ./cmd/carenode status --dir %s
+  go run ./cmd/carenode user list --dir %s
 
 Press Ctrl-C to stop / 按 Ctrl-C 停止.
-`, n.ID(), dir, map[bool]string{false: "", true: " (removed on exit / 退出时删除)"}[removed],
+`, admin.name, admin.password, admin.name, admin.password, url, admin.token,
 		url, url, url, url, url, url, url, url, dir)
 }

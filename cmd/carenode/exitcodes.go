@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"carenode/node"
+	"carenode/node/staff"
 	"carenode/node/store"
 )
 
@@ -21,6 +22,9 @@ const (
 	exitLocked      = 6
 	exitVerifyFail  = 7
 	exitNotServing  = 8
+	exitRejected    = 9
+	exitServing     = 10
+	exitSignIn      = 11
 	exitInterrupted = 130
 )
 
@@ -35,6 +39,13 @@ const exitCodesHelp = `carenode exit codes / 退出码:
   6    database in use by another process        数据库正被其他进程使用
   7    backup or restore failed verification     备份或恢复校验失败
   8    the node is not serving                   节点未在运行
+  9    import refused: some rows cannot be       导入被拒绝：有无法导入的行，
+       imported; nothing was imported            未导入任何数据
+  10   the node is serving and this needs it     节点正在运行，此操作需先停止节点
+       stopped (carenode serve must be stopped)
+  11   sign-in refused: wrong name or password,  登录被拒绝：用户名或密码错误、
+       too many attempts, or the role may not    尝试次数过多，或该角色无权
+       do this                                   执行此操作
   130  interrupted (Ctrl-C / SIGINT)             被中断
 `
 
@@ -67,11 +78,27 @@ func exitCode(err error) int {
 		return exitNotServing
 	case errors.Is(err, errInterrupted):
 		return exitInterrupted
+	case errors.Is(err, errRejected):
+		return exitRejected
+	case errors.Is(err, errServing):
+		return exitServing
+	case errors.Is(err, staff.ErrBadLogin), errors.Is(err, errSignIn), errors.As(err, new(*staff.TooManyError)),
+		errors.Is(err, staff.ErrPendingLocked):
+		return exitSignIn
 	}
 	return exitError
 }
 
 var errInterrupted = errors.New("interrupted")
+
+// errRejected marks an import refused because some rows cannot be imported.
+var errRejected = errors.New("import refused / 导入被拒绝")
+
+// errServing marks an operation that cannot go through the running node.
+var errServing = errors.New("the node is serving / 节点正在运行")
+
+// errSignIn marks a sign-in the node refused, or a role not allowed to act.
+var errSignIn = errors.New("sign-in refused / 登录被拒绝")
 
 func exitCodesCmd() *cobra.Command {
 	return &cobra.Command{

@@ -1,5 +1,6 @@
 // Command carenode runs and manages a carenode node: init, serve, status,
-// backup, restore, demo. Run `carenode help` for the commands and
+// backup, restore, user (staff accounts), patient (roster import and
+// export), demo. Run `carenode help` for the commands and
 // `carenode help exit-codes` for what its exit codes mean.
 package main
 

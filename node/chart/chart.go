@@ -100,8 +100,9 @@ type Service struct {
 	mu      sync.RWMutex
 	sealer  *vault.Sealer // nil while locked
 	index   *search.Index
-	dups    *dedup.Index
+	dups    *dedup.Index // nil when it must be (re)built: see duplicateIndex
 	entries map[string]*entry
+	gen     uint64 // counts changes to entries, so a rebuilt dups is known current
 }
 
 // New returns a locked service.
@@ -151,23 +152,18 @@ func (s *Service) Unlock(sealer *vault.Sealer) error {
 		return err
 	}
 	docs := make([]search.Doc, 0, len(entries))
-	ps := make([]dedup.Patient, 0, len(entries))
 	for _, e := range entries {
 		docs = append(docs, e.doc())
-		ps = append(ps, e.dedup())
 	}
-	// The two indexes are independent and each mostly one goroutine's
-	// work: build them side by side.
-	var idx *search.Index
-	var dups *dedup.Index
-	var built sync.WaitGroup
-	built.Go(func() { idx = search.Build(docs) })
-	dups = dedup.NewIndex(ps)
-	built.Wait()
+	idx := search.Build(docs)
 	count := len(entries) // entries is the service's from here, written under s.mu
 	s.mu.Lock()
-	s.sealer, s.index, s.dups, s.entries = sealer, idx, dups, entries
+	s.sealer, s.index, s.dups, s.entries = sealer, idx, nil, entries
+	s.gen++
 	s.mu.Unlock()
+	// The duplicate index is needed by the first registration, not by
+	// search: build it in the background rather than on unlock's path.
+	go s.duplicateIndex()
 	s.pendingMu.Lock()
 	late := s.pending
 	s.building, s.pending = false, nil
@@ -374,18 +370,61 @@ func (s *Service) reindex(sealer *vault.Sealer, id string) error {
 		return nil
 	}
 	s.index.Put(e.doc())
-	s.dups.Put(e.dedup())
 	s.entries[e.ID] = e
-	// dedup.Index cannot delete: rebuild it when records left, which only
-	// merges and deletions cause.
-	if len(gone) > 0 {
-		ps := make([]dedup.Patient, 0, len(s.entries))
-		for _, x := range s.entries {
-			ps = append(ps, x.dedup())
-		}
-		s.dups = dedup.NewIndex(ps)
+	s.gen++
+	// dedup.Index cannot delete: when records left (merges, deletions) it
+	// is rebuilt in the background, not under this lock.
+	switch {
+	case len(gone) > 0 && s.dups != nil:
+		s.dups = nil
+		go s.duplicateIndex()
+	case s.dups != nil:
+		s.dups.Put(e.dedup())
 	}
 	return nil
+}
+
+// duplicateIndex returns the duplicate index, building it from the entries
+// if it is missing, outside the lock so searches go on meanwhile. Callers use
+// it under s.mu (read) only, as dedup.Index requires. Nil when locked.
+func (s *Service) duplicateIndex() *dedup.Index {
+	for attempt := 0; ; attempt++ {
+		if attempt == 3 {
+			// Writes keep coming faster than a build: build under the
+			// lock once, pausing searches for its duration.
+			s.mu.Lock()
+			if s.dups == nil && s.entries != nil {
+				ps := make([]dedup.Patient, 0, len(s.entries))
+				for _, e := range s.entries {
+					ps = append(ps, e.dedup())
+				}
+				s.dups = dedup.NewIndex(ps)
+			}
+			d := s.dups
+			s.mu.Unlock()
+			return d
+		}
+		s.mu.RLock()
+		if s.dups != nil || s.entries == nil {
+			d := s.dups
+			s.mu.RUnlock()
+			return d
+		}
+		gen := s.gen
+		ps := make([]dedup.Patient, 0, len(s.entries))
+		for _, e := range s.entries {
+			ps = append(ps, e.dedup())
+		}
+		s.mu.RUnlock()
+		d := dedup.NewIndex(ps)
+		s.mu.Lock()
+		if s.gen == gen && s.entries != nil && s.dups == nil {
+			s.dups = d
+		}
+		s.mu.Unlock()
+		// Entries changed while building (a registration, a sync): take a
+		// new snapshot and build again.
+	}
 }
 
 // Refresh brings the indexes up to date after changes to these patient
@@ -500,10 +539,14 @@ func (s *Service) Register(ctx context.Context, a Actor, in care.PatientInput, f
 	if s.cardTaken("", in.CardNumber) {
 		return RegisterResult{}, cardTakenError()
 	}
+	s.duplicateIndex()
 	s.mu.RLock()
-	if s.dups == nil { // locked since session()
+	if s.dups == nil { // locked, or the index was dropped again meanwhile
 		s.mu.RUnlock()
-		return RegisterResult{}, ErrLocked
+		if s.Locked() {
+			return RegisterResult{}, ErrLocked
+		}
+		return s.Register(ctx, a, in, force)
 	}
 	cands := s.dups.Candidates(dedup.Patient{ID: "\x00new", Name: in.Name, BirthDate: in.BirthDate, IDNumber: in.IDNumber, Phones: in.Phones})
 	dupList := s.candidates(cands, "\x00new")
