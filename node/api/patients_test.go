@@ -188,6 +188,9 @@ func TestRoutesNeedASignedInRole(t *testing.T) {
 		{"kiosk may not search", "GET", "/api/v1/patients?q=zs", kiosk, 403},
 		{"desk may not use the generic record API", "GET", "/api/v1/records/patients", desk, 403},
 		{"admin may use the generic record API", "GET", "/api/v1/records/patients", admin, 200},
+		{"but not to write patients unsealed", "POST", "/api/v1/records/patients", admin, 403},
+		{"nor accounts", "DELETE", "/api/v1/records/staff/admin", admin, 403},
+		{"nor audit events", "PATCH", "/api/v1/records/audit/x.20260101", admin, 403},
 		{"desk may not read the audit", "GET", "/api/v1/patients/x/audit", desk, 403},
 		{"desk may not add staff", "POST", "/api/v1/staff", desk, 403},
 		{"control token may not read patients", "GET", "/api/v1/patients?q=zs", c.control, 403},
@@ -202,6 +205,9 @@ func TestRoutesNeedASignedInRole(t *testing.T) {
 				t.Errorf("error without code or Chinese text: %s", r.raw)
 			}
 		})
+	}
+	if r := c.call("GET", "/healthz", "", nil); r.body["locked"] != false {
+		t.Errorf("healthz of an unlocked node: %s", r.raw)
 	}
 	// The control token adds an account while the node serves (carenode
 	// user add).

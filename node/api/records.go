@@ -8,6 +8,7 @@ import (
 
 	"carenode/crdt"
 	"carenode/node/chart"
+	"carenode/node/staff"
 	"carenode/node/store"
 )
 
@@ -221,6 +222,9 @@ func buildEdits(fields map[string]json.RawMessage, seen map[string][]crdt.Stamp,
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	coll := r.PathValue("collection")
+	if err := s.ownedCollection(coll); err != nil {
+		return err
+	}
 	if !crdt.ValidName(coll) {
 		return badRequest(fmt.Sprintf("collection name %q: use 1-64 letters, digits, '_', '-' or '.'", coll))
 	}
@@ -317,6 +321,9 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) error {
 	if err := noSuchRecord(coll, id); err != nil {
 		return err
 	}
+	if err := s.ownedCollection(coll); err != nil {
+		return err
+	}
 	var body patchBody
 	if err := s.decode(w, r, &body); err != nil {
 		return err
@@ -343,6 +350,9 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
 	coll, id := r.PathValue("collection"), r.PathValue("id")
 	if err := noSuchRecord(coll, id); err != nil {
+		return err
+	}
+	if err := s.ownedCollection(coll); err != nil {
 		return err
 	}
 	return s.writeAndShow(w, r, store.WriteRequest{Collection: coll, Record: id, MustExist: true,
@@ -422,4 +432,24 @@ func (s *Server) refreshPatients(changes []crdt.Change) {
 	if err := s.opts.Patients.Refresh(ids); err != nil {
 		s.log.Error("patient index refresh failed; search may be stale until the next unlock", "err", err)
 	}
+}
+
+// ownedCollection refuses generic writes to the collections a domain
+// service owns: a raw value in a patient record would not be sealed, and a
+// raw account could lock everyone out. Those are written through their own
+// routes.
+func (s *Server) ownedCollection(coll string) error {
+	owned := map[string]string{}
+	if s.opts.Patients != nil {
+		owned[chart.Collection], owned[chart.AuditCollection] = "/api/v1/patients", "/api/v1/patients"
+	}
+	if s.opts.Staff != nil {
+		owned[staff.Collection] = "/api/v1/staff"
+	}
+	if route, ok := owned[coll]; ok {
+		return &apiError{status: http.StatusForbidden, code: CodeForbidden,
+			msg:   fmt.Sprintf("%s records are written through %s, not the generic record API", coll, route),
+			zhMsg: "该类数据须通过专用接口写入，不能用通用记录接口。"}
+	}
+	return nil
 }

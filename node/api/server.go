@@ -171,7 +171,12 @@ func (j *jsonErrorWriter) Write(b []byte) (int, error) {
 func (j *jsonErrorWriter) Unwrap() http.ResponseWriter { return j.ResponseWriter }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": s.opts.Info.Node})
+	body := map[string]any{"status": "ok", "node": s.opts.Info.Node}
+	if s.opts.Staff != nil {
+		// Whether anyone has signed in yet: says nothing about any patient.
+		body["locked"] = s.opts.Staff.Locked()
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

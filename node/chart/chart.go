@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -103,6 +104,8 @@ type Service struct {
 	dups    *dedup.Index // nil when it must be (re)built: see duplicateIndex
 	entries map[string]*entry
 	gen     uint64 // counts changes to entries, so a rebuilt dups is known current
+
+	unreadable atomic.Int64 // records the last unlock could not open
 }
 
 // New returns a locked service.
@@ -188,6 +191,8 @@ func (s *Service) Lock() {
 // CPU: opening is most of the work.
 func (s *Service) loadEntries(sealer *vault.Sealer) (map[string]*entry, error) {
 	const page = 1000
+	var unreadable atomic.Int64
+	defer func() { s.unreadable.Store(unreadable.Load()) }()
 	pages := make(chan []store.RecordView, 2)
 	results := make(chan []*entry, 2)
 	errc := make(chan error, runtime.GOMAXPROCS(0)+1)
@@ -203,9 +208,19 @@ func (s *Service) loadEntries(sealer *vault.Sealer) (map[string]*entry, error) {
 						continue
 					}
 					e, err := openEntry(sealer, v)
+					if err != nil && !errors.Is(err, vault.ErrWrongKey) {
+						// One damaged record (written raw through the
+						// generic API, or by a faulty peer) must not keep
+						// every other chart locked: it is left out of the
+						// indexes, reported, and still readable raw.
+						s.log.Warn("patient record cannot be opened; left out of search", "patient", v.ID, "err", err)
+						unreadable.Add(1)
+						continue
+					}
 					if err != nil {
-						// One error is enough to refuse the unlock; never block
-						// on a full channel (a wrong key fails every record).
+						// Sealed under another network's key: refuse the
+						// unlock. Never block on a full channel (a wrong key
+						// fails every record).
 						select {
 						case errc <- err:
 						default:
@@ -1049,6 +1064,11 @@ func (s *Service) Duplicates(a Actor) ([]Duplicate, error) {
 	}
 	return out, nil
 }
+
+// Unreadable returns how many patient records the last unlock could not
+// open (damaged, or not sealed as this package seals): they are left out of
+// search and listed in the node's log.
+func (s *Service) Unreadable() int { return int(s.unreadable.Load()) }
 
 // Count returns the number of patients in the index (0 while locked).
 func (s *Service) Count() int {

@@ -142,7 +142,10 @@ func (d *Directory) Accounts() ([]Account, error) {
 			}
 			a, err := decodeAccount(v)
 			if err != nil {
-				return nil, err
+				// A damaged account (from a faulty peer) must not stop the
+				// node from starting or anyone else from signing in.
+				d.log.Warn("account record cannot be read; skipped", "account", v.ID, "err", err)
+				continue
 			}
 			out = append(out, a)
 		}
@@ -153,7 +156,18 @@ func (d *Directory) Accounts() ([]Account, error) {
 	}
 }
 
+// errDamaged marks an account record that cannot be decoded.
+var errDamaged = errors.New("damaged account record")
+
 func decodeAccount(v store.RecordView) (Account, error) {
+	a, err := decodeAccountFields(v)
+	if err != nil {
+		return Account{}, fmt.Errorf("%w: %w", errDamaged, err)
+	}
+	return a, nil
+}
+
+func decodeAccountFields(v store.RecordView) (Account, error) {
 	a := Account{Name: v.ID}
 	str := func(field string) (string, error) {
 		f, ok := v.Fields[field]
@@ -362,6 +376,11 @@ func (d *Directory) Login(ctx context.Context, name, password, remote string) (L
 		return LoginResult{}, err
 	}
 	a, err := d.account(name)
+	if errors.Is(err, errDamaged) {
+		// A damaged account record signs nobody in.
+		d.log.Warn("account record cannot be read", "account", name, "err", err)
+		err = ErrNoAccount
+	}
 	if errors.Is(err, ErrNoAccount) || errors.Is(err, store.ErrInvalid) {
 		// The same answer as a wrong password: do not tell which names exist.
 		return fail(ErrBadLogin)

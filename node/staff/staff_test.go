@@ -185,3 +185,27 @@ func copyChanges(t *testing.T, from, to *store.Store) {
 		t.Fatal(err)
 	}
 }
+
+// A damaged account record from a faulty peer is skipped: the node still
+// starts and everyone else signs in.
+func TestDamagedAccountIsSkipped(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, "N1")
+	var u unlocks
+	d := openDir(t, s, &u)
+	if _, err := d.Add(ctx, "admin", auth.RoleAdmin, []byte("admin-password")); err != nil {
+		t.Fatal(err)
+	}
+	bad := crdt.Change{Origin: "N9", Seq: 1, Stamp: crdt.Stamp{Wall: 1, Node: "N9"}, Collection: staff.Collection, Record: "evil",
+		Muts: []crdt.Mutation{{Kind: crdt.MutSet, Field: "role", Value: []byte(`"superuser"`)}, {Kind: crdt.MutSet, Field: "keyWrap", Value: []byte(`"!!"`)}}}
+	if _, err := s.ApplyRemote([]crdt.Change{bad}); err != nil {
+		t.Fatal(err)
+	}
+	d = openDir(t, s, &u)
+	if _, err := d.Login(ctx, "admin", "admin-password", "127.0.0.1:1"); err != nil {
+		t.Fatalf("sign-in next to a damaged account: %v", err)
+	}
+	if _, err := d.Login(ctx, "evil", "whatever-password", "127.0.0.1:2"); !errors.Is(err, staff.ErrBadLogin) {
+		t.Fatalf("sign-in as the damaged account: %v", err)
+	}
+}
