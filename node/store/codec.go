@@ -35,17 +35,54 @@ func newCodec() (codec, error) {
 }
 
 func (c codec) marshal(v any) ([]byte, error) {
-	if b, ok := encodeFast(v); ok {
+	return c.marshalTo(nil, v)
+}
+
+// marshalTo is marshal with the result carved from a (a fresh slice when a
+// is nil).
+func (c codec) marshalTo(a *arena, v any) ([]byte, error) {
+	if b, ok := encodeFastTo(a, v); ok {
 		return b, nil
 	}
 	b, err := c.enc.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 1+len(b))
+	var out []byte
+	if a == nil {
+		out = make([]byte, 1+len(b))
+	} else {
+		out = a.alloc(1 + len(b))
+	}
 	out[0] = formatV1
 	copy(out[1:], b)
 	return out, nil
+}
+
+// arenaChunk is the size of an arena's chunks: about a hundred records.
+const arenaChunk = 64 << 10
+
+// arena hands out byte slices carved from large chunks. A transaction's
+// values must live until it commits (bbolt keeps them, unlike keys), and
+// one allocation per chunk instead of one per value spares the garbage
+// collector. Not safe for concurrent use: give each goroutine its own.
+type arena struct{ buf []byte }
+
+// alloc returns n bytes of its own.
+func (a *arena) alloc(n int) []byte {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, max(arenaChunk, n))
+	}
+	i := len(a.buf)
+	a.buf = a.buf[:i+n]
+	return a.buf[i : i+n : i+n]
+}
+
+// copy returns a copy of b.
+func (a *arena) copy(b []byte) []byte {
+	out := a.alloc(len(b))
+	copy(out, b)
+	return out
 }
 
 func (c codec) unmarshal(b []byte, v any) error {

@@ -26,8 +26,11 @@
 // transaction together with the version vector update, so a batch is either
 // wholly applied or not at all and a sync cut anywhere resumes without loss
 // or duplicates. Applying is idempotent: a change already in the log is
-// skipped. Decoding and encoding a batch's records are spread over the CPUs;
-// every bbolt call stays on the transaction's goroutine.
+// skipped. Reading, applying and encoding a batch's records are spread over
+// the CPUs (each worker reads in a read transaction of its own, and decodes
+// only the parts of a record the batch writes) while the write
+// transaction's goroutine appends the changes to the log and puts the
+// records; every call on the write transaction stays on its goroutine.
 //
 // Benchmarks (bench_test.go) and their figures: docs/BENCHMARKS.md.
 //

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"math"
@@ -214,36 +215,53 @@ func (e *fastEnc) facts(l map[string]crdt.Fact) {
 	}
 }
 
-func (e *fastEnc) record(r *crdt.Record) {
-	e.head(majMap, count(2, len(r.Fields) > 0, len(r.Sets) > 0, len(r.Facts) > 0,
+func (e *fastEnc) record(r *crdt.Record) { e.recordWith(r, nil) }
+
+// recordWith writes r with, in its field maps, the entries of kept (as
+// stored, not decoded) beside r's own. No key may be in both.
+func (e *fastEnc) recordWith(r *crdt.Record, kept *keptEntries) {
+	if kept == nil {
+		kept = &keptEntries{}
+	}
+	nf, ns, nx := len(r.Fields)+len(kept[0]), len(r.Sets)+len(kept[1]), len(r.Facts)+len(kept[2])
+	e.head(majMap, count(2, nf > 0, ns > 0, nx > 0,
 		len(r.Deletes) > 0, len(r.Restored) > 0, len(r.MergedTo) > 0))
 	e.head(majUint, 1)
 	e.stamp(r.First)
 	e.head(majUint, 2)
 	e.stamp(r.Last)
-	if len(r.Fields) > 0 {
+	if nf > 0 {
 		e.head(majUint, 3)
-		e.head(majMap, uint64(len(r.Fields)))
+		e.head(majMap, uint64(nf))
+		rest := kept[0]
 		for _, k := range sortedKeys(r.Fields, &e.keys[0]) {
+			rest = e.keptBefore(rest, k)
 			e.text(k)
 			e.register(r.Fields[k])
 		}
+		e.keptAll(rest)
 	}
-	if len(r.Sets) > 0 {
+	if ns > 0 {
 		e.head(majUint, 4)
-		e.head(majMap, uint64(len(r.Sets)))
+		e.head(majMap, uint64(ns))
+		rest := kept[1]
 		for _, k := range sortedKeys(r.Sets, &e.keys[0]) {
+			rest = e.keptBefore(rest, k)
 			e.text(k)
 			e.orset(r.Sets[k])
 		}
+		e.keptAll(rest)
 	}
-	if len(r.Facts) > 0 {
+	if nx > 0 {
 		e.head(majUint, 5)
-		e.head(majMap, uint64(len(r.Facts)))
+		e.head(majMap, uint64(nx))
+		rest := kept[2]
 		for _, k := range sortedKeys(r.Facts, &e.keys[0]) {
+			rest = e.keptBefore(rest, k)
 			e.text(k)
 			e.facts(r.Facts[k])
 		}
+		e.keptAll(rest)
 	}
 	if len(r.Deletes) > 0 {
 		e.head(majUint, 6)
@@ -265,6 +283,23 @@ func (e *fastEnc) record(r *crdt.Record) {
 			e.head(majUint, 3)
 			e.stamp(m.Stamp)
 		}
+	}
+}
+
+// keptBefore writes the entries of kept whose keys sort before key and
+// returns the others.
+func (e *fastEnc) keptBefore(kept []keptEntry, key string) []keptEntry {
+	for len(kept) > 0 && compareKeys(string(kept[0].key), key) < 0 {
+		e.b = append(e.b, kept[0].raw...)
+		kept = kept[1:]
+	}
+	return kept
+}
+
+// keptAll writes the entries of kept.
+func (e *fastEnc) keptAll(kept []keptEntry) {
+	for _, k := range kept {
+		e.b = append(e.b, k.raw...)
 	}
 }
 
@@ -328,6 +363,17 @@ type fastDec struct {
 	b   []byte
 	i   int
 	bad bool
+	// nodes holds the node names of the stamps read so far: a record's
+	// stamps name a handful of nodes many times over, and sharing one
+	// string each spares an allocation per stamp.
+	nodes [4]crdt.NodeID
+	// vals is where byte strings are copied to: one allocation for all of
+	// a value's byte strings rather than one each.
+	vals []byte
+	// parts, if set, names the only entries of a record's field maps to
+	// decode; the others go to kept, undecoded.
+	parts *recordParts
+	kept  *keptEntries
 }
 
 // head reads an item's header in shortest form.
@@ -429,7 +475,33 @@ func (d *fastDec) bytes() []byte {
 		d.bad = true
 		return nil
 	}
-	return slices.Clone(p)
+	if cap(d.vals)-len(d.vals) < len(p) {
+		// Room for every byte string still to come: they are no longer
+		// than the rest of the input.
+		d.vals = make([]byte, 0, len(p)+len(d.b)-d.i)
+	}
+	i := len(d.vals)
+	d.vals = append(d.vals, p...)
+	return d.vals[i:len(d.vals):len(d.vals)]
+}
+
+// node reads a stamp's node name, reusing the string of an equal name read
+// before.
+func (d *fastDec) node() crdt.NodeID {
+	p := d.raw(majText)
+	for _, n := range d.nodes {
+		if n != "" && string(n) == string(p) {
+			return n
+		}
+	}
+	if !utf8.Valid(p) {
+		d.bad = true
+		return ""
+	}
+	n := crdt.NodeID(p)
+	copy(d.nodes[1:], d.nodes[:])
+	d.nodes[0] = n
+	return n
 }
 
 func (d *fastDec) uint() uint64 { return d.expect(majUint) }
@@ -479,7 +551,7 @@ func (f *fields) next(maxKey uint64) (uint64, bool) {
 type keys struct {
 	d    *fastDec
 	left int
-	last string
+	last []byte
 	n    int
 }
 
@@ -490,18 +562,35 @@ func (d *fastDec) keys() keys {
 }
 
 func (k *keys) next() (string, bool) {
-	if k.left == 0 || k.d.bad {
+	p, ok := k.nextRaw()
+	if !ok {
 		return "", false
+	}
+	return string(p), true
+}
+
+// nextRaw is next without making a string: the key as it is in the input.
+func (k *keys) nextRaw() ([]byte, bool) {
+	if k.left == 0 || k.d.bad {
+		return nil, false
 	}
 	first := k.left == k.n
 	k.left--
-	s := k.d.text()
-	if !first && compareKeys(k.last, s) >= 0 {
+	p := k.d.raw(majText)
+	if k.d.bad || !utf8.Valid(p) || (!first && compareKeyBytes(k.last, p) >= 0) {
 		k.d.bad = true
-		return "", false
+		return nil, false
 	}
-	k.last = s
-	return s, true
+	k.last = p
+	return p, true
+}
+
+// compareKeyBytes is compareKeys for keys still in their input bytes.
+func compareKeyBytes(a, b []byte) int {
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
+		return c
+	}
+	return bytes.Compare(a, b)
 }
 
 func (d *fastDec) stamp() crdt.Stamp {
@@ -518,7 +607,7 @@ func (d *fastDec) stamp() crdt.Stamp {
 			}
 			s.Logical = uint32(n)
 		case 3:
-			s.Node = crdt.NodeID(d.text())
+			s.Node = d.node()
 		}
 	}
 	return s
@@ -536,15 +625,15 @@ func (d *fastDec) stamps() []crdt.Stamp {
 	return out
 }
 
-func (d *fastDec) register() *crdt.Register {
-	r := &crdt.Register{}
+// register reads a register into r.
+func (d *fastDec) register(r *crdt.Register) {
 	f := d.fields()
 	for k, ok := f.next(2); ok; k, ok = f.next(2) {
 		switch k {
 		case 1:
 			n := d.items(majArray)
 			if d.bad {
-				return nil
+				return
 			}
 			r.Values = make([]crdt.Entry, n)
 			for i := range r.Values {
@@ -554,7 +643,6 @@ func (d *fastDec) register() *crdt.Register {
 			r.Superseded = d.stamps()
 		}
 	}
-	return r
 }
 
 // stampValue reads an Entry or a Fact: {1: stamp, 2?: bytes}.
@@ -599,6 +687,10 @@ func (d *fastDec) orset() *crdt.ORSet {
 func (d *fastDec) record(r *crdt.Record) {
 	f := d.fields()
 	for k, ok := f.next(8); ok; k, ok = f.next(8) {
+		if d.parts != nil && k >= 3 && k <= 5 {
+			d.partialMap(r, int(k-3))
+			continue
+		}
 		switch k {
 		case 1:
 			r.First = d.stamp()
@@ -607,8 +699,14 @@ func (d *fastDec) record(r *crdt.Record) {
 		case 3:
 			ks := d.keys()
 			r.Fields = make(map[string]*crdt.Register, ks.left)
-			for key, ok := ks.next(); ok; key, ok = ks.next() {
-				r.Fields[key] = d.register()
+			regs := make([]crdt.Register, ks.left) // one allocation for all
+			for i := 0; ; i++ {
+				key, ok := ks.next()
+				if !ok {
+					break
+				}
+				d.register(&regs[i])
+				r.Fields[key] = &regs[i]
 			}
 		case 4:
 			ks := d.keys()
@@ -654,6 +752,182 @@ func (d *fastDec) record(r *crdt.Record) {
 				}
 			}
 		}
+	}
+}
+
+// recordParts names, for each field map of a record (0 Fields, 1 Sets,
+// 2 Facts), the entries some changes write. crdt.Record.Apply reads and
+// changes only those entries, besides First, Last, Deletes, Restored and
+// MergedTo, so a record decoded with just them (and the rest kept as
+// stored, see keptEntries) takes the changes as the whole record would.
+type recordParts [3][]string
+
+// note adds the entries c writes.
+func (p *recordParts) note(c *crdt.Change) {
+	for i := range c.Muts {
+		m := &c.Muts[i]
+		switch m.Kind {
+		case crdt.MutSet:
+			p.add(0, m.Field)
+		case crdt.MutAdd, crdt.MutRemove:
+			p.add(1, m.Field)
+		case crdt.MutFact:
+			p.add(2, m.Field)
+		}
+	}
+}
+
+func (p *recordParts) add(m int, key string) {
+	if !slices.Contains(p[m], key) {
+		p[m] = append(p[m], key)
+	}
+}
+
+func (p *recordParts) has(m int, key []byte) bool {
+	for _, k := range p[m] {
+		if k == string(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// keptEntries are the entries of a record's field maps left undecoded, in
+// stored order: each entry's key and its bytes (key and value) as stored.
+type keptEntries [3][]keptEntry
+
+type keptEntry struct{ key, raw []byte }
+
+// partialMap reads field map m (0 Fields, 1 Sets, 2 Facts) of r, decoding
+// only the entries d.parts names and keeping the others' bytes. A kept
+// entry is still checked as the whole decoder would check it (skim), so
+// the fast path takes exactly what it takes, damage included.
+func (d *fastDec) partialMap(r *crdt.Record, m int) {
+	ks := d.keys()
+	if d.kept[m] == nil && ks.left > 0 {
+		d.kept[m] = make([]keptEntry, 0, ks.left)
+	}
+	for {
+		start := d.i
+		key, ok := ks.nextRaw()
+		if !ok {
+			return
+		}
+		if !d.parts.has(m, key) {
+			switch m {
+			case 0:
+				d.skimRegister()
+			case 1:
+				d.skimORSet()
+			case 2:
+				d.skimFacts()
+			}
+			d.kept[m] = append(d.kept[m], keptEntry{key: key, raw: d.b[start:d.i]})
+			continue
+		}
+		k := string(key)
+		switch m {
+		case 0:
+			if r.Fields == nil {
+				r.Fields = map[string]*crdt.Register{}
+			}
+			reg := &crdt.Register{}
+			d.register(reg)
+			r.Fields[k] = reg
+		case 1:
+			if r.Sets == nil {
+				r.Sets = map[string]*crdt.ORSet{}
+			}
+			r.Sets[k] = d.orset()
+		case 2:
+			if r.Facts == nil {
+				r.Facts = map[string]map[string]crdt.Fact{}
+			}
+			ids := d.keys()
+			l := make(map[string]crdt.Fact, ids.left)
+			for id, ok := ids.next(); ok; id, ok = ids.next() {
+				var fact crdt.Fact
+				fact.Stamp, fact.Value = d.stampValue()
+				l[id] = fact
+			}
+			r.Facts[k] = l
+		}
+	}
+}
+
+// The skim methods check what the matching decoding methods check, and
+// allocate nothing.
+
+func (d *fastDec) skimText() {
+	if p := d.raw(majText); !utf8.Valid(p) {
+		d.bad = true
+	}
+}
+
+func (d *fastDec) skimStamp() {
+	f := d.fields()
+	for k, ok := f.next(3); ok; k, ok = f.next(3) {
+		switch k {
+		case 1:
+			d.int()
+		case 2:
+			if n := d.uint(); n == 0 || n > math.MaxUint32 {
+				d.bad = true
+			}
+		case 3:
+			d.skimText()
+		}
+	}
+}
+
+func (d *fastDec) skimStamps() {
+	for range d.items(majArray) {
+		d.skimStamp()
+	}
+}
+
+func (d *fastDec) skimStampValue() {
+	f := d.fields()
+	for k, ok := f.next(2); ok; k, ok = f.next(2) {
+		switch k {
+		case 1:
+			d.skimStamp()
+		case 2:
+			if len(d.raw(majBytes)) == 0 {
+				d.bad = true
+			}
+		}
+	}
+}
+
+func (d *fastDec) skimRegister() {
+	f := d.fields()
+	for k, ok := f.next(2); ok; k, ok = f.next(2) {
+		switch k {
+		case 1:
+			for range d.items(majArray) {
+				d.skimStampValue()
+			}
+		case 2:
+			d.skimStamps()
+		}
+	}
+}
+
+func (d *fastDec) skimORSet() {
+	f := d.fields()
+	for _, ok := f.next(2); ok; _, ok = f.next(2) {
+		k := d.keys()
+		for _, ok := k.nextRaw(); ok; _, ok = k.nextRaw() {
+			d.skimStamps()
+		}
+	}
+}
+
+func (d *fastDec) skimFacts() {
+	k := d.keys()
+	for _, ok := k.nextRaw(); ok; _, ok = k.nextRaw() {
+		d.skimStampValue()
 	}
 }
 
@@ -729,6 +1003,12 @@ var encPool = sync.Pool{New: func() any { return &fastEnc{b: make([]byte, 0, 102
 // encodeFast returns v's stored form (format byte and CBOR) and true if v
 // is a type this file writes.
 func encodeFast(v any) ([]byte, bool) {
+	return encodeFastTo(nil, v)
+}
+
+// encodeFastTo is encodeFast with the result carved from a (a fresh slice
+// when a is nil).
+func encodeFastTo(a *arena, v any) ([]byte, bool) {
 	e := encPool.Get().(*fastEnc)
 	defer encPool.Put(e)
 	e.b = append(e.b[:0], formatV1)
@@ -741,7 +1021,39 @@ func encodeFast(v any) ([]byte, bool) {
 		return nil, false
 	}
 	// bbolt keeps the slice until the transaction commits: give it its own.
-	return slices.Clone(e.b), true
+	if a == nil {
+		return slices.Clone(e.b), true
+	}
+	return a.copy(e.b), true
+}
+
+// decodeRecordPart decodes stored record b (format byte included) into r
+// as far as parts names: the entries of its field maps that parts does not
+// name go undecoded into kept, to be written back as they are by
+// encodeRecordTo. It returns false, r and kept untouched, for anything but
+// this file's canonical form; decode the whole record then.
+func decodeRecordPart(b []byte, parts *recordParts, r *crdt.Record, kept *keptEntries) bool {
+	if len(b) == 0 || b[0] != formatV1 {
+		return false
+	}
+	var k keptEntries
+	d := fastDec{b: b[1:], parts: parts, kept: &k}
+	var out crdt.Record
+	if d.record(&out); !d.done() {
+		return false
+	}
+	*r, *kept = out, k
+	return true
+}
+
+// encodeRecordTo writes r's stored form into a, with the entries kept from
+// decodeRecordPart (nil for none).
+func encodeRecordTo(a *arena, r *crdt.Record, kept *keptEntries) []byte {
+	e := encPool.Get().(*fastEnc)
+	defer encPool.Put(e)
+	e.b = append(e.b[:0], formatV1)
+	e.recordWith(r, kept)
+	return a.copy(e.b)
 }
 
 // decodeFast decodes the CBOR in b (format byte already stripped) into v if

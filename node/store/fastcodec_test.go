@@ -208,6 +208,79 @@ func TestFastDecodeTakesStoredValues(t *testing.T) {
 	}
 }
 
+// TestRecordPartMatchesWhole checks ApplyRemote's shortcut: decoding only
+// the entries some changes write, applying them and writing the rest back
+// as stored gives exactly the bytes of decoding, applying and encoding the
+// whole record.
+func TestRecordPartMatchesWhole(t *testing.T) {
+	c, err := newCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		rec := genRecord().Draw(t, "record")
+		stored, _ := encodeFast(rec)
+		// Field names the record has, and others.
+		var names []string
+		for k := range rec.Fields {
+			names = append(names, k)
+		}
+		for k := range rec.Sets {
+			names = append(names, k)
+		}
+		for k := range rec.Facts {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		field := rapid.OneOf(genText(), rapid.SampledFrom(append(names, "phone")))
+		var changes []*crdt.Change
+		for range rapid.IntRange(1, 4).Draw(t, "changes") {
+			ch := &crdt.Change{Stamp: genStamp().Draw(t, "stamp"), Record: "r"}
+			for range rapid.IntRange(1, 3).Draw(t, "muts") {
+				ch.Muts = append(ch.Muts, crdt.Mutation{
+					Kind:   crdt.MutKind(rapid.IntRange(1, 8).Draw(t, "kind")),
+					Field:  field.Draw(t, "field"),
+					Value:  genValue().Draw(t, "value"),
+					Elem:   genText().Draw(t, "elem"),
+					FactID: genText().Draw(t, "fact"),
+					Seen:   genStamps().Draw(t, "seen"),
+					Into:   genText().Draw(t, "into"),
+				})
+			}
+			changes = append(changes, ch)
+		}
+
+		var whole crdt.Record
+		if err := c.unmarshal(stored, &whole); err != nil {
+			t.Fatal(err)
+		}
+		var parts recordParts
+		for _, ch := range changes {
+			whole.Apply(ch)
+			parts.note(ch)
+		}
+		want, _ := encodeFast(&whole)
+
+		var part crdt.Record
+		var kept keptEntries
+		ok := decodeRecordPart(stored, &parts, &part, &kept)
+		if !ok {
+			if decodeFast(stored[1:], &crdt.Record{}) {
+				t.Fatalf("part decoder refused a record the whole fast decoder takes: %x", stored)
+			}
+			if err := c.unmarshal(stored, &part); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, ch := range changes {
+			part.Apply(ch)
+		}
+		if got := encodeRecordTo(&arena{}, &part, &kept); !bytes.Equal(got, want) {
+			t.Fatalf("part path wrote\n%x\nwhole path wrote\n%x\n(stored %x, parts %q)", got, want, stored, parts)
+		}
+	})
+}
+
 // FuzzFastDecode feeds arbitrary bytes to both decoders. The seed corpus is
 // valid encodings (testdata/fuzz/FuzzFastDecode holds more).
 func FuzzFastDecode(f *testing.F) {
@@ -225,9 +298,25 @@ func FuzzFastDecode(f *testing.F) {
 		b, _ = c.enc.Marshal(r)
 		f.Add(b)
 	}
+	parts := recordParts{{"phone", "name"}, {"allergies"}, {"vitals"}}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkDecode[crdt.Record](t, c, b)
 		checkDecode[crdt.Change](t, c, b)
+		// The part decoder takes exactly what the whole fast decoder
+		// takes, and writes back the same record.
+		var whole, part crdt.Record
+		var kept keptEntries
+		okWhole := decodeFast(b, &whole)
+		okPart := decodeRecordPart(append([]byte{formatV1}, b...), &parts, &part, &kept)
+		if okWhole != okPart {
+			t.Fatalf("fast decoder takes %x: %v; part decoder: %v", b, okWhole, okPart)
+		}
+		if okPart {
+			var again crdt.Record
+			if out := encodeRecordTo(&arena{}, &part, &kept); !decodeFast(out[1:], &again) || !reflect.DeepEqual(again, whole) {
+				t.Fatalf("part decode and encode of %x wrote %x:\n%#v\nwant %#v", b, out, again, whole)
+			}
+		}
 	})
 }
 

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -854,5 +856,90 @@ func TestClosedStoreAndHugeVector(t *testing.T) {
 	}
 	if _, err := s.Stats(); !errors.Is(err, ErrClosed) {
 		t.Errorf("Stats on a closed store: %v", err)
+	}
+}
+
+// TestApplyRemoteBatchesMatchOneByOne checks that applying changes in large
+// batches (records read, applied and encoded on several goroutines while
+// the log is written) stores exactly what applying them one at a time does:
+// the same record bytes, log, vector and counts. The batches repeat some
+// changes, within a batch and across batches, and arrive out of order, so
+// the vector waits at gaps.
+func TestApplyRemoteBatchesMatchOneByOne(t *testing.T) {
+	g := newRemoteGen(7)
+	g.recent = 50
+	all := g.batch(3000)
+	rng := rand.New(rand.NewPCG(7, 8))
+	open := func() *Store { // no fsync: this is about what is stored, and it makes thousands of commits
+		opts := DefaultOptions(filepath.Join(t.TempDir(), "carenode.db"), "NODEA")
+		opts.Create, opts.NoSync = true, true
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s, err := Open(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	batched, single := open(), open()
+	for start := 0; start < len(all); {
+		n := min(300+rng.IntN(300), len(all)-start)
+		batch := slices.Clone(all[start : start+n])
+		// Hold back a few changes for a later batch, resend a few.
+		rng.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
+		held := batch[:10]
+		batch = batch[10:]
+		for range 20 {
+			batch = append(batch, batch[rng.IntN(len(batch))])
+			if start > 0 {
+				batch = append(batch, all[rng.IntN(start)])
+			}
+		}
+		batch = append(batch, held[:5]...)
+		start += n
+		if start < len(all) {
+			all = append(all[:start], append(slices.Clone(held[5:]), all[start:]...)...) // the next batch's
+		} else {
+			batch = append(batch, held[5:]...)
+		}
+		res, err := batched.ApplyRemote(batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var applied, dups int
+		for i := range batch {
+			r, err := single.ApplyRemote(batch[i : i+1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			applied, dups = applied+r.Applied, dups+r.Duplicates
+		}
+		if res.Applied != applied || res.Duplicates != dups {
+			t.Fatalf("batch applied %d, %d duplicates; one by one %d, %d", res.Applied, res.Duplicates, applied, dups)
+		}
+	}
+	dump := func(s *Store) string {
+		var b strings.Builder
+		if err := s.db.View(func(tx *bolt.Tx) error {
+			for _, name := range [][]byte{bucketLog, bucketVector, bucketMerges} {
+				tx.Bucket(name).ForEach(func(k, v []byte) error { fmt.Fprintf(&b, "%s %x %x\n", name, k, v); return nil })
+			}
+			tx.Bucket(bucketIndex).Bucket(bucketCounts).ForEach(func(k, v []byte) error { fmt.Fprintf(&b, "count %x %x\n", k, v); return nil })
+			return tx.Bucket(bucketRecords).ForEachBucket(func(coll []byte) error {
+				return tx.Bucket(bucketRecords).Bucket(coll).ForEach(func(k, v []byte) error { fmt.Fprintf(&b, "%s/%s %x\n", coll, k, v); return nil })
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	if a, b := dump(batched), dump(single); a != b {
+		t.Errorf("batched and one-by-one stores differ (%d and %d bytes of dump)", len(a), len(b))
+	}
+	if v := batched.Vector(); v["NODEB"] != g.seq["NODEB"] || v["NODEC"] != g.seq["NODEC"] || v["NODED"] != g.seq["NODED"] {
+		t.Errorf("vector %v, want %v", v, g.seq)
+	}
+	if batched.LogLen() != 3000 {
+		t.Errorf("log length %d, want 3000", batched.LogLen())
 	}
 }

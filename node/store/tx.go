@@ -52,6 +52,15 @@ type cachedMerges struct {
 	raw   []byte // m encoded, set by flush
 }
 
+// recordsFill is how full bbolt fills a records page it splits. New
+// records get ids that sort at the end of their origin's range, so with
+// bbolt's default (half) every page left behind stays half empty; fuller
+// pages mean fewer pages to write per batch, while leaving room for records
+// that grow. Of the values tried (0.5–0.9, both ApplyRemote workloads;
+// docs/BENCHMARKS.md), 0.7 and 0.75 wrote the fewest pages per batch, and
+// 0.7 left the fewest pages in all.
+const recordsFill = 0.7
+
 func (s *Store) newTxState(tx *bolt.Tx) *txState {
 	s.stateMu.RLock()
 	vec, held, logLen := s.vector.Clone(), s.held.Clone(), s.logLen
@@ -70,9 +79,26 @@ func (t *txState) coll(coll string) *bolt.Bucket {
 	b, ok := t.colls[coll]
 	if !ok {
 		b = t.tx.Bucket(bucketRecords).Bucket([]byte(coll))
+		if b != nil {
+			b.FillPercent = recordsFill
+		}
 		t.colls[coll] = b
 	}
 	return b
+}
+
+// collForWrite returns the bucket of collection coll, made if need be.
+func (t *txState) collForWrite(coll string) (*bolt.Bucket, error) {
+	if b := t.coll(coll); b != nil {
+		return b, nil
+	}
+	b, err := t.tx.Bucket(bucketRecords).CreateBucket([]byte(coll))
+	if err != nil {
+		return nil, fmt.Errorf("create collection %s: %w", coll, err)
+	}
+	b.FillPercent = recordsFill
+	t.colls[coll] = b
+	return b, nil
 }
 
 func (t *txState) record(coll, id string) (*cachedRecord, error) {
@@ -93,76 +119,15 @@ func (t *txState) record(coll, id string) (*cachedRecord, error) {
 	return c, nil
 }
 
-// prefetch reads and decodes, spread over the CPUs, the records the
-// changes will touch, and encodes the changes for the log. It returns the
-// encodings, nil for a change below the vector (a duplicate). The bbolt
-// calls stay on the transaction's goroutine; only decoding and encoding run
-// beside it, on bytes and values nobody changes meanwhile.
-func (t *txState) prefetch(changes []crdt.Change) ([][]byte, error) {
-	type load struct {
-		k   recKey
-		raw []byte
-		rec *crdt.Record
-	}
-	var loads []load
-	queued := map[recKey]bool{}
-	for i := range changes {
-		c := &changes[i]
-		k := recKey{c.Collection, c.Record}
-		if c.Seq <= t.vector[c.Origin] || queued[k] {
-			continue
-		}
-		queued[k] = true
-		if _, ok := t.records[k]; ok {
-			continue
-		}
-		var raw []byte
-		if b := t.coll(k.coll); b != nil {
-			raw = b.Get([]byte(k.id))
-		}
-		loads = append(loads, load{k: k, raw: raw})
-	}
-	encoded := make([][]byte, len(changes))
-	n := len(loads)
-	err := parallel(n+len(changes), func(i int) error {
-		if i >= n {
-			c := &changes[i-n]
-			if c.Seq <= t.vector[c.Origin] {
-				return nil
-			}
-			b, err := t.s.codec.marshal(c)
-			if err != nil {
-				return fmt.Errorf("encode change %s/%d: %w", c.Origin, c.Seq, err)
-			}
-			encoded[i-n] = b
-			return nil
-		}
-		l := &loads[i]
-		l.rec = &crdt.Record{}
-		if l.raw == nil {
-			return nil
-		}
-		if err := t.s.codec.unmarshal(l.raw, l.rec); err != nil {
-			return fmt.Errorf("read record %s/%s: %w", l.k.coll, l.k.id, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, l := range loads {
-		t.records[l.k] = &cachedRecord{rec: l.rec, exists: l.raw != nil}
-	}
-	return encoded, nil
-}
-
-// parallel calls f(0) … f(n-1) on up to GOMAXPROCS goroutines and returns
-// the first error. Small jobs run on the caller's goroutine alone.
-func parallel(n int, f func(i int) error) error {
+// parallel calls f(w, 0) … f(w, n-1) on up to GOMAXPROCS goroutines and
+// returns the first error; w, below GOMAXPROCS, says which goroutine makes
+// the call, so each can keep its own scratch. Small jobs run on the caller's
+// goroutine alone.
+func parallel(n int, f func(w, i int) error) error {
 	workers := min(runtime.GOMAXPROCS(0), n/64)
 	if workers <= 1 {
 		for i := range n {
-			if err := f(i); err != nil {
+			if err := f(0, i); err != nil {
 				return err
 			}
 		}
@@ -178,7 +143,7 @@ func parallel(n int, f func(i int) error) error {
 				if i >= n {
 					return
 				}
-				if err := f(i); err != nil {
+				if err := f(w, i); err != nil {
 					errs[w] = err
 					next.Store(int64(n)) // stop the others early
 					return
@@ -262,9 +227,9 @@ func (s *Store) cacheMerges(coll string, raw []byte, m *crdt.Merges) {
 	s.mergesCache[coll] = mergesEntry{raw: raw, m: m}
 }
 
-// apply folds a validated change into the cached state and appends it to the
-// log. The caller has made sure the change is not in the log yet.
-func (t *txState) apply(c *crdt.Change, encoded []byte) error {
+// apply folds a validated local change into the cached state and appends
+// it to the log. (Remote batches take applyRemote's way.)
+func (t *txState) apply(c *crdt.Change) error {
 	cr, err := t.record(c.Collection, c.Record)
 	if err != nil {
 		return err
@@ -285,15 +250,21 @@ func (t *txState) apply(c *crdt.Change, encoded []byte) error {
 		}
 		cm.add(crdt.MergeEdge{From: c.Record, Into: c.Muts[i].Into, Stamp: c.Stamp})
 	}
-	if encoded == nil {
-		if encoded, err = t.s.codec.marshal(c); err != nil {
-			return fmt.Errorf("encode change %s/%d: %w", c.Origin, c.Seq, err)
-		}
+	encoded, err := t.s.codec.marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode change %s/%d: %w", c.Origin, c.Seq, err)
 	}
 	if err := t.log.Put(logKey(string(c.Origin), c.Seq), encoded); err != nil {
 		return fmt.Errorf("append change %s/%d: %w", c.Origin, c.Seq, err)
 	}
 	t.logLen++
+	t.appended(c)
+	return nil
+}
+
+// appended notes that c joins the log in this transaction, for the vector
+// update at flush.
+func (t *txState) appended(c *crdt.Change) {
 	run := t.added[c.Origin]
 	if run == nil {
 		run = &seqRun{min: c.Seq, max: c.Seq, ahead: t.held[c.Origin] > t.vector[c.Origin]}
@@ -301,25 +272,10 @@ func (t *txState) apply(c *crdt.Change, encoded []byte) error {
 	}
 	run.min, run.max, run.n = min(run.min, c.Seq), max(run.max, c.Seq), run.n+1
 	t.held[c.Origin] = max(t.held[c.Origin], c.Seq)
-	return nil
-}
-
-// inLog reports whether the log holds change seq of origin, this
-// transaction's appends included. Only a change between the vector and the
-// highest sequence held (one that arrived ahead of a gap) needs a look.
-func (t *txState) inLog(origin crdt.NodeID, seq uint64) bool {
-	if seq <= t.vector[origin] {
-		return true
-	}
-	if seq > t.held[origin] {
-		return false
-	}
-	return t.log.Get(logKey(string(origin), seq)) != nil
 }
 
 // flush writes every dirty record, merge set, count and the vector.
 func (t *txState) flush() error {
-	recs := t.tx.Bucket(bucketRecords)
 	// In key order, so each Put's search starts near the last one's.
 	dirty := make([]recKey, 0, len(t.records))
 	for k, c := range t.records {
@@ -329,8 +285,9 @@ func (t *txState) flush() error {
 	}
 	slices.SortFunc(dirty, func(a, b recKey) int { return cmp.Or(strings.Compare(a.coll, b.coll), strings.Compare(a.id, b.id)) })
 	vals := make([][]byte, len(dirty))
-	if err := parallel(len(dirty), func(i int) error {
-		v, err := t.s.codec.marshal(t.records[dirty[i]].rec)
+	arenas := make([]arena, runtime.GOMAXPROCS(0))
+	if err := parallel(len(dirty), func(w, i int) error {
+		v, err := t.s.codec.marshalTo(&arenas[w], t.records[dirty[i]].rec)
 		if err != nil {
 			return fmt.Errorf("encode record %s/%s: %w", dirty[i].coll, dirty[i].id, err)
 		}
@@ -340,13 +297,9 @@ func (t *txState) flush() error {
 		return err
 	}
 	for i, k := range dirty {
-		b := t.coll(k.coll)
-		if b == nil {
-			var err error
-			if b, err = recs.CreateBucket([]byte(k.coll)); err != nil {
-				return fmt.Errorf("create collection %s: %w", k.coll, err)
-			}
-			t.colls[k.coll] = b
+		b, err := t.collForWrite(k.coll)
+		if err != nil {
+			return err
 		}
 		if err := b.Put([]byte(k.id), vals[i]); err != nil {
 			return fmt.Errorf("write record %s/%s: %w", k.coll, k.id, err)

@@ -294,7 +294,7 @@ func (t *txState) localWrite(r *writeReq) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("write %s/%s: %w: %w", coll, id, ErrInvalid, err)
 	}
-	if err := t.apply(&c, nil); err != nil {
+	if err := t.apply(&c); err != nil {
 		return err
 	}
 	t.vector[self] = c.Seq
