@@ -79,7 +79,6 @@ type entry struct {
 	Summary
 	idNumber  string
 	assignees []string
-	conflicts []string // important fields with differing concurrent values
 }
 
 // Service keeps the patient charts: it seals personal fields before they
@@ -238,7 +237,7 @@ func (s *Service) loadEntries(sealer *vault.Sealer) (map[string]*entry, error) {
 		defer close(pages)
 		after := ""
 		for {
-			views, err := s.cfg.Records.List(Collection, after, page)
+			views, err := s.listOnly(after, page, indexFields)
 			if err != nil {
 				select {
 				case errc <- err:
@@ -288,16 +287,12 @@ func openEntry(sealer *vault.Sealer, v store.RecordView) (*entry, error) {
 			}
 		}
 	}
-	e := newEntry(v.ID, p, v.Sets[setAssignees])
-	cs, err := conflicts(o, v)
-	if err != nil {
-		return nil, fmt.Errorf("patient %s: %w", v.ID, err)
-	}
-	for _, c := range cs {
-		e.conflicts = append(e.conflicts, c.Field)
-	}
-	return e, nil
+	return newEntry(v.ID, p, v.Sets[setAssignees]), nil
 }
+
+// indexFields are what openEntry reads: ListOnly skips everything else.
+var indexFields = store.Only{Fields: []string{"name", "sex", "birthDate", "idNumber", "phones", "cardNumber"},
+	Sets: []string{setAssignees}}
 
 func newEntry(id string, p care.PatientInput, assignees []string) *entry {
 	e := &entry{Summary: Summary{ID: id, Name: p.Name, Sex: p.Sex, BirthDate: p.BirthDate,
@@ -1085,19 +1080,63 @@ type Conflicted struct {
 
 // Conflicts lists the patients the actor may see that have important fields
 // with differing concurrent values (after offline edits on two nodes, or a
-// merge), by id. Each is resolved with Resolve.
+// merge), by id. Each is resolved with Resolve. It reads every chart: a
+// review list, not a hot path.
 func (s *Service) Conflicts(a Actor) ([]Conflicted, error) {
-	if _, err := s.session(); err != nil {
+	sealer, err := s.session()
+	if err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	out := []Conflicted{}
-	for _, e := range s.entries {
-		if len(e.conflicts) > 0 && s.mayAccess(a, e.assignees) {
-			out = append(out, Conflicted{Summary: e.Summary, Fields: slices.Clone(e.conflicts)})
+	const page = 500
+	for after := ""; ; {
+		views, err := s.cfg.Records.List(Collection, after, page)
+		if err != nil {
+			return nil, fmt.Errorf("list conflicts: %w", err)
+		}
+		for _, v := range views {
+			after = v.Asked
+			if v.Deleted || !s.mayAccess(a, v.Sets[setAssignees]) || len(v.Conflicts()) == 0 {
+				continue
+			}
+			o := newOpener(sealer, v)
+			cs, err := conflicts(o, v)
+			if err != nil {
+				s.log.Warn("patient record cannot be opened; conflicts not listed", "patient", v.ID, "err", err)
+				continue
+			}
+			if len(cs) == 0 {
+				continue
+			}
+			var sum Summary
+			s.mu.RLock()
+			if e := s.entries[v.ID]; e != nil {
+				sum = e.Summary
+			}
+			s.mu.RUnlock()
+			sum.ID = v.ID
+			c := Conflicted{Summary: sum}
+			for _, x := range cs {
+				c.Fields = append(c.Fields, x.Field)
+			}
+			out = append(out, c)
+		}
+		if len(views) < page {
+			return out, nil
 		}
 	}
-	slices.SortFunc(out, func(x, y Conflicted) int { return strings.Compare(x.ID, y.ID) })
-	return out, nil
+}
+
+// onlyLister is a store that reads only some fields of every record.
+type onlyLister interface {
+	ListOnly(coll, after string, limit int, only store.Only) ([]store.RecordView, error)
+}
+
+// listOnly reads a page of patients with only the fields in only, or whole
+// when the store cannot.
+func (s *Service) listOnly(after string, limit int, only store.Only) ([]store.RecordView, error) {
+	if l, ok := s.cfg.Records.(onlyLister); ok {
+		return l.ListOnly(Collection, after, limit, only)
+	}
+	return s.cfg.Records.List(Collection, after, limit)
 }
