@@ -20,6 +20,8 @@ type Staff interface {
 	Add(ctx context.Context, name string, role auth.Role, password []byte) (staff.AddResult, error)
 	Public() ([]staff.Account, error)
 	Locked() bool
+	ChangePassword(ctx context.Context, name, oldPassword, newPassword, remote string) error
+	ResetPassword(ctx context.Context, name, newPassword string) error
 }
 
 // Route access beyond auth's permissions.
@@ -180,8 +182,53 @@ func staffError(err error) *apiError {
 		return &apiError{status: http.StatusConflict, code: CodeConflict, msg: err.Error(), zhMsg: "该用户名已存在。"}
 	case errors.Is(err, staff.ErrWeakPassword):
 		return &apiError{status: http.StatusBadRequest, code: CodeBadRequest, msg: err.Error(), zhMsg: "密码太短，至少需要 8 个字符。"}
+	case errors.Is(err, staff.ErrLockedReset):
+		return &apiError{status: http.StatusLocked, code: CodeLocked, msg: err.Error(), zhMsg: "须在已解锁的节点上重置密码：请先登录。"}
+	case errors.Is(err, staff.ErrNoAccount):
+		return &apiError{status: http.StatusNotFound, code: CodeNotFound, msg: err.Error(), zhMsg: "没有该账户。"}
 	case errors.Is(err, staff.ErrFirstAdmin):
 		return &apiError{status: http.StatusBadRequest, code: CodeBadRequest, msg: err.Error(), zhMsg: "本机的第一个账户必须是管理员。"}
 	}
+	return nil
+}
+
+type passwordIn struct {
+	OldPassword string `json:"oldPassword"`
+	NewPassword string `json:"newPassword"`
+}
+
+// changePassword lets a signed-in account change its own password.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var in passwordIn
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	a := actor(r)
+	if a.Name == ControlActor {
+		return errForbidden(signedIn)
+	}
+	if err := s.opts.Staff.ChangePassword(r.Context(), a.Name, in.OldPassword, in.NewPassword, r.RemoteAddr); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type resetIn struct {
+	Password string `json:"password"`
+}
+
+// resetPassword lets an admin set a new password for a staff member.
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
+	var in resetIn
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := s.opts.Staff.ResetPassword(r.Context(), name, in.Password); err != nil {
+		return err
+	}
+	s.log.Info("password reset through the API", "account", name, "by", actor(r).Name)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -542,3 +542,50 @@ func TestImportRosterWholeOrNothing(t *testing.T) {
 		t.Fatalf("export: %d %s", r.code, r.raw)
 	}
 }
+
+// Changing a password re-encrypts nothing, ends the account's sessions, and
+// the new password unlocks a restarted node; an admin can reset one.
+func TestPasswordChangeAndReset(t *testing.T) {
+	c := newClinic(t)
+	admin := c.login("admin", "admin-password")
+	desk := c.addUser(admin, "desk1", "desk")
+	if r := c.call("POST", "/api/v1/patients", desk, patientBody(t, "周七", "1970-07-07", "13800007777", "70")); r.code != 201 {
+		t.Fatalf("register: %d %s", r.code, r.raw)
+	}
+	before := c.store.LogLen()
+	r := c.call("POST", "/api/v1/auth/password", desk, map[string]string{"oldPassword": "wrong-one", "newPassword": "desk1-new-password"})
+	if r.code != 401 {
+		t.Fatalf("change with a wrong old password: %d %s", r.code, r.raw)
+	}
+	if r = c.call("POST", "/api/v1/auth/password", desk, map[string]string{"oldPassword": "desk1-password", "newPassword": "short"}); r.code != 400 {
+		t.Fatalf("change to a weak password: %d %s", r.code, r.raw)
+	}
+	if r = c.call("POST", "/api/v1/auth/password", desk, map[string]string{"oldPassword": "desk1-password", "newPassword": "desk1-new-password"}); r.code != 204 {
+		t.Fatalf("change: %d %s", r.code, r.raw)
+	}
+	if n := c.store.LogLen() - before; n != 1 {
+		t.Fatalf("a password change wrote %d changes, want 1 (the account's record; no data re-encrypted)", n)
+	}
+	if r = c.call("GET", "/api/v1/patients?q=zq", desk, nil); r.code != 401 {
+		t.Fatalf("old session after a password change: %d", r.code)
+	}
+	c.start()
+	if r := c.call("POST", "/api/v1/auth/login", "", map[string]string{"name": "desk1", "password": "desk1-password"}); r.code != 401 {
+		t.Fatalf("old password after restart: %d", r.code)
+	}
+	desk = c.login("desk1", "desk1-new-password")
+	if r = c.call("GET", "/api/v1/patients?q=zq", desk, nil); len(r.body["patients"].([]any)) != 1 {
+		t.Fatalf("search after unlocking with the new password: %s", r.raw)
+	}
+	admin = c.login("admin", "admin-password")
+	if r = c.call("POST", "/api/v1/staff/desk1/password", desk, map[string]string{"password": "reset-password-1"}); r.code != 403 {
+		t.Fatalf("desk resets a password: %d", r.code)
+	}
+	if r = c.call("POST", "/api/v1/staff/desk1/password", admin, map[string]string{"password": "reset-password-1"}); r.code != 204 {
+		t.Fatalf("admin reset: %d %s", r.code, r.raw)
+	}
+	c.start()
+	if r = c.call("GET", "/api/v1/patients?q=zq", c.login("desk1", "reset-password-1"), nil); len(r.body["patients"].([]any)) != 1 {
+		t.Fatalf("search after unlocking with the reset password: %s", r.raw)
+	}
+}

@@ -120,6 +120,8 @@ func New(opts Options) *Server {
 		route("GET /api/v1/auth/me", signedIn, s.me)
 		route("GET /api/v1/staff", auth.PermUsersManage, s.listStaff)
 		route("POST /api/v1/staff", auth.PermUsersManage, s.addStaff)
+		route("POST /api/v1/auth/password", signedIn, s.changePassword)
+		route("POST /api/v1/staff/{name}/password", auth.PermUsersManage, s.resetPassword)
 	}
 	if opts.Patients != nil {
 		s.patientRoutes(route)

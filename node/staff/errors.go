@@ -13,4 +13,5 @@ var (
 	ErrBadLogin      = errors.New("wrong name or password")
 	ErrPendingLocked = errors.New("this account has not been given the node's key yet: an account that has signed in on this node before must sign in first")
 	ErrNotKiosk      = errors.New("key files are for kiosk accounts")
+	ErrLockedReset   = errors.New("a password can be reset only on an unlocked node: sign in first")
 )

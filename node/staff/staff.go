@@ -465,6 +465,117 @@ func (d *Directory) completeWrap(ctx context.Context, name string, password []by
 	return nil
 }
 
+// ChangePassword replaces name's password, proving the old one. Only the
+// account's hash and its wrap of the data key change: nothing sealed is
+// re-encrypted. Every session of the account ends. Failed proofs count
+// against the sign-in limiter like failed sign-ins.
+func (d *Directory) ChangePassword(ctx context.Context, name, oldPassword, newPassword, remote string) error {
+	keys := []string{"account:" + strings.ToLower(name), "addr:" + hostOf(remote)}
+	for _, k := range keys {
+		if ok, wait := d.limiter.Allow(k); !ok {
+			return &TooManyError{Wait: wait}
+		}
+	}
+	if err := auth.CheckPassword(newPassword); err != nil {
+		return ErrWeakPassword
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	a, err := d.account(name)
+	if errors.Is(err, ErrNoAccount) || errors.Is(err, errDamaged) {
+		return ErrBadLogin
+	}
+	if err != nil {
+		return err
+	}
+	ok, err := auth.VerifyPassword(a.hash, oldPassword)
+	if err != nil || !ok {
+		for _, k := range keys {
+			d.limiter.Failure(k)
+		}
+		return ErrBadLogin
+	}
+	hash, err := auth.HashPassword(newPassword, d.cfg.Hash, d.cfg.Vault.Rand)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	var wrap []byte
+	if !a.Pending {
+		w, err := d.keys.Load().ChangePassword(name, []byte(oldPassword), []byte(newPassword))
+		if err != nil {
+			return fmt.Errorf("rewrap data key for %s: %w", name, err)
+		}
+		if wrap, err = w.MarshalBinary(); err != nil {
+			return err
+		}
+	}
+	if err := d.storePassword(ctx, name, hash, wrap); err != nil {
+		return err
+	}
+	d.sessions.RevokeAccount(name)
+	d.log.Info("password changed", "account", name)
+	return nil
+}
+
+// ResetPassword sets a new password for name without the old one (an admin
+// for a staff member who forgot theirs). The node must be unlocked, since
+// the new wrap is made from the data key in memory; nothing sealed is
+// re-encrypted. Every session of the account ends.
+func (d *Directory) ResetPassword(ctx context.Context, name, newPassword string) error {
+	if err := auth.CheckPassword(newPassword); err != nil {
+		return ErrWeakPassword
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	a, err := d.account(name)
+	if err != nil {
+		return err
+	}
+	if a.hash == "" {
+		return ErrNoAccount // a key-file wrap
+	}
+	hash, err := auth.HashPassword(newPassword, d.cfg.Hash, d.cfg.Vault.Rand)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	v := d.keys.Load()
+	if v.Locked() {
+		return ErrLockedReset
+	}
+	var w vault.Wrapped
+	if slices.Contains(v.Names(), name) {
+		w, err = v.Rewrap(name, []byte(newPassword))
+	} else {
+		w, err = v.AddPassword(name, []byte(newPassword))
+	}
+	if err != nil {
+		return fmt.Errorf("wrap data key for %s: %w", name, err)
+	}
+	wrap, err := w.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if err := d.storePassword(ctx, name, hash, wrap); err != nil {
+		return err
+	}
+	d.sessions.RevokeAccount(name)
+	d.log.Info("password reset", "account", name)
+	return nil
+}
+
+// storePassword writes an account's new hash and, when not nil, its wrap.
+func (d *Directory) storePassword(ctx context.Context, name, hash string, wrap []byte) error {
+	str := func(s string) []byte { b, _ := json.Marshal(s); return b }
+	edits := []store.Edit{{Kind: crdt.MutSet, Field: "passwordHash", Value: str(hash), SeenCurrent: true}}
+	if wrap != nil {
+		edits = append(edits, store.Edit{Kind: crdt.MutSet, Field: "keyWrap", Value: str(base64.StdEncoding.EncodeToString(wrap)), SeenCurrent: true})
+	}
+	if _, err := d.cfg.Records.Write(ctx, store.WriteRequest{Collection: Collection, Record: name, MustExist: true, Edits: edits}); err != nil {
+		return fmt.Errorf("store password of %s: %w", name, err)
+	}
+	return nil
+}
+
 // UnlockWithKeyFile unlocks the node with a kiosk's key file.
 func (d *Directory) UnlockWithKeyFile(kf vault.KeyFileKey) error {
 	if err := d.keys.Load().UnlockWithKeyFile(kf); err != nil {
