@@ -191,7 +191,13 @@ func (s *Service) Lock() {
 func (s *Service) loadEntries(sealer *vault.Sealer) (map[string]*entry, error) {
 	const page = 1000
 	var unreadable atomic.Int64
-	defer func() { s.unreadable.Store(unreadable.Load()) }()
+	defer func() {
+		n := unreadable.Load()
+		s.unreadable.Store(n)
+		if n > 0 {
+			s.log.Warn("patient records left out of search because they cannot be opened", "records", n)
+		}
+	}()
 	pages := make(chan []store.RecordView, 2)
 	results := make(chan []*entry, 2)
 	errc := make(chan error, runtime.GOMAXPROCS(0)+1)
@@ -212,8 +218,9 @@ func (s *Service) loadEntries(sealer *vault.Sealer) (map[string]*entry, error) {
 						// generic API, or by a faulty peer) must not keep
 						// every other chart locked: it is left out of the
 						// indexes, reported, and still readable raw.
-						s.log.Warn("patient record cannot be opened; left out of search", "patient", v.ID, "err", err)
-						unreadable.Add(1)
+						if unreadable.Add(1) <= 5 { // the first few; the count follows
+							s.log.Warn("patient record cannot be opened; left out of search", "patient", v.ID, "err", err)
+						}
 						continue
 					}
 					if err != nil {
