@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"carenode/node/store"
 	"net/url"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func FuzzPatientBodies(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	c := newClinic(f)
+	c := newClinic(f, func(o *store.Options) { o.NoSync = true }) // many writes per input
 	admin := c.login("admin", "admin-password")
 	r := c.call("POST", "/api/v1/patients", admin, patientBody(f, "赵六", "1948-08-08", "13900008888", "77"))
 	if r.code != 201 {

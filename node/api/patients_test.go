@@ -40,10 +40,13 @@ func fastStaff(s *store.Store, charts *chart.Service) staff.Config {
 }
 
 // newClinic opens a node with one admin account, "admin", already added.
-func newClinic(t testing.TB) *clinic {
+func newClinic(t testing.TB, adjust ...func(*store.Options)) *clinic {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "carenode.db")
 	opts := store.DefaultOptions(path, "nodeA")
+	for _, f := range adjust {
+		f(&opts)
+	}
 	opts.Create = true
 	opts.Important = func(coll, f string) bool { return coll == chart.Collection && chart.Important(f) }
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
