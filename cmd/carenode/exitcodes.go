@@ -9,6 +9,8 @@ import (
 	"carenode/node"
 	"carenode/node/staff"
 	"carenode/node/store"
+	"carenode/sync/transport"
+	"carenode/sync/trust"
 )
 
 // Exit codes. Scripts rely on these numbers; never renumber.
@@ -25,6 +27,7 @@ const (
 	exitRejected    = 9
 	exitServing     = 10
 	exitSignIn      = 11
+	exitRefused     = 12
 	exitInterrupted = 130
 )
 
@@ -46,6 +49,10 @@ const exitCodesHelp = `carenode exit codes / 退出码:
   11   sign-in refused: wrong name or password,  登录被拒绝：用户名或密码错误、
        too many attempts, or the role may not    尝试次数过多，或该角色无权
        do this                                   执行此操作
+  12   refused by the network: enrolment token   被网络拒绝：注册令牌已用过、
+       used, expired or unknown, or a peer's     已过期或无效，或对方证书不是
+       certificate not from this network's CA,   本网络 CA 签发、已过期或与
+       expired or not matching its node          节点不符
   130  interrupted (Ctrl-C / SIGINT)             被中断
 `
 
@@ -82,6 +89,10 @@ func exitCode(err error) int {
 		return exitRejected
 	case errors.Is(err, errServing):
 		return exitServing
+	case errors.Is(err, trust.ErrTokenUsed), errors.Is(err, trust.ErrTokenExpired), errors.Is(err, trust.ErrTokenUnknown),
+		errors.Is(err, trust.ErrUntrusted), errors.Is(err, trust.ErrIDMismatch), errors.Is(err, trust.ErrRevoked),
+		errors.Is(err, transport.ErrRefused), errors.Is(err, transport.ErrWrongHub):
+		return exitRefused
 	case errors.Is(err, staff.ErrBadLogin), errors.Is(err, errSignIn), errors.As(err, new(*staff.TooManyError)),
 		errors.Is(err, staff.ErrPendingLocked):
 		return exitSignIn

@@ -72,7 +72,8 @@ Start here / 从这里开始:
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
 	})
-	root.AddCommand(initCmd(e), serveCmd(e), statusCmd(e), backupCmd(e), restoreCmd(e), userCmd(e), patientCmd(e), versionCmd(e), demoCmd(e), exitCodesCmd())
+	root.AddCommand(initCmd(e), serveCmd(e), statusCmd(e), backupCmd(e), restoreCmd(e), userCmd(e), patientCmd(e), versionCmd(e), demoCmd(e),
+		enrolTokenCmd(e), syncCmd(e), revokeCmd(e), exitCodesCmd())
 	return root
 }
 

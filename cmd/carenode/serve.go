@@ -1,19 +1,34 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"carenode/node"
+	"carenode/node/nodeconf"
+	"carenode/sync/transport"
+	"carenode/sync/trust"
 )
+
+// syncOptions are serve's sync flags.
+type syncOptions struct {
+	listen   string
+	interval time.Duration
+}
 
 func serveCmd(e *env) *cobra.Command {
 	var dir, listen, keyFile string
+	var so syncOptions
 	c := &cobra.Command{
-		Use:   "serve --dir DIR [--listen 127.0.0.1:7420] [--key-file FILE]",
-		Short: "Run the node: HTTP API, /healthz, /metrics / 运行节点",
+		Use:   "serve --dir DIR [--listen 127.0.0.1:7420] [--sync-listen ADDR] [--key-file FILE]",
+		Short: "Run the node: HTTP API, /healthz, /metrics, sync / 运行节点",
 		Long: `Run the node until SIGINT or SIGTERM: the HTTP JSON API under /api/v1/,
 GET /healthz (200 once ready) and Prometheus metrics at /metrics. On a signal it
 stops taking requests, finishes those in flight, commits every queued write and
@@ -23,14 +38,27 @@ The node starts locked: no patient data is served until a staff member signs
 in (POST /api/v1/auth/login). A kiosk, which has nobody to sign in, starts
 unlocked with --key-file, the key file written by carenode user add --key-file.
 
+A node that belongs to a network (the hub, or a node made with init --join)
+also takes sync sessions from its peers over mutual TLS on --sync-listen
+(hubs and clinic desks default to 0.0.0.0:7443; kiosks and nurse laptops listen
+only when given an address); the hub also enrols new nodes there. A joined node
+syncs with its hub every --sync-interval, retrying with backoff and jitter
+while the hub cannot be reached.
+
 运行节点直到收到 SIGINT 或 SIGTERM：/api/v1/ 下的 HTTP JSON 接口、/healthz 健康
 检查和 /metrics 指标。收到信号后停止接收请求，完成进行中的请求，提交所有排队的
 写入并关闭数据库。
 
 节点启动时处于锁定状态：工作人员登录前不提供任何患者数据。自助机无人登录，可用
---key-file（由 carenode user add --key-file 生成）在启动时解锁。`,
+--key-file（由 carenode user add --key-file 生成）在启动时解锁。
+
+已加入网络的节点（中心节点，或用 init --join 创建的节点）还在 --sync-listen 上
+通过双向 TLS 接受其他节点的同步（中心节点和诊所默认 0.0.0.0:7443；自助机和护士
+笔记本仅在指定地址时监听）；中心节点也在此处理新节点注册。已加入的节点每隔
+--sync-interval 与中心节点同步一次，连接不上时以指数退避加随机抖动重试。`,
 		Example: `  carenode serve --dir ./desk1
   carenode serve --dir ./desk1 --listen 127.0.0.1:0   # any free port; see serve.json
+  carenode serve --dir ./hub --sync-listen 0.0.0.0:7443
   carenode serve --dir ./kiosk1 --key-file /etc/carenode/kiosk1.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,18 +72,23 @@ unlocked with --key-file, the key file written by carenode user add --key-file.
 			if listen != "" {
 				file.HTTP.Listen = listen
 			}
-			return serve(cmd, e, node.Config{Dir: dir, Identity: id, File: file, KeyFile: keyFile})
+			if so.interval < 0 {
+				return usageError{fmt.Errorf("--sync-interval %s: must not be negative", so.interval)}
+			}
+			return serve(cmd, e, node.Config{Dir: dir, Identity: id, File: file, KeyFile: keyFile}, so)
 		},
 	}
 	c.Flags().StringVar(&dir, "dir", "", "the node's data directory / 数据目录")
 	c.Flags().StringVar(&listen, "listen", "", "address to listen on (default: the config file's, 127.0.0.1:7420) / 监听地址")
 	c.Flags().StringVar(&keyFile, "key-file", "", "kiosk key file that unlocks patient data at start / 启动时解锁用的自助机密钥文件")
+	c.Flags().StringVar(&so.listen, "sync-listen", "", "mutual-TLS address for peers and enrolment (hub, clinic default "+defaultSyncListen+") / 同步监听地址")
+	c.Flags().DurationVar(&so.interval, "sync-interval", time.Minute, "how often a joined node syncs with its hub; 0 turns it off / 与中心节点同步的间隔，0 为关闭")
 	return c
 }
 
 // serve opens the node cfg names and serves until the command's context
 // ends. cfg carries the directory, identity, config file and key file.
-func serve(cmd *cobra.Command, e *env, cfg node.Config) error {
+func serve(cmd *cobra.Command, e *env, cfg node.Config, so syncOptions) error {
 	log, err := e.logger(cfg.File.Log)
 	if err != nil {
 		return err
@@ -70,5 +103,79 @@ func serve(cmd *cobra.Command, e *env, cfg node.Config) error {
 		n.Close()
 		return fmt.Errorf("listen on %s: %w", cfg.File.HTTP.Listen, err)
 	}
-	return n.Serve(cmd.Context(), ln)
+	ctx := cmd.Context()
+	parts, err := newSyncParts(cfg.Dir, cfg.Identity, cfg.File.Node.Role, n.Store, log)
+	switch {
+	case errors.Is(err, trust.ErrNotEnrolled):
+		if so.listen != "" {
+			ln.Close()
+			n.Close()
+			return usageError{fmt.Errorf("--sync-listen: %w", err)}
+		}
+		return n.Serve(ctx, ln)
+	case err != nil:
+		ln.Close()
+		n.Close()
+		return err
+	}
+	defer parts.engine.Close()
+
+	// Sync stops before the node closes its store: the node's context
+	// ends only once the sync listener and schedule have finished.
+	syncCtx, stopSync := context.WithCancel(ctx)
+	defer stopSync()
+	nodeCtx, stopNode := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopNode()
+	var wg sync.WaitGroup
+	var syncErr error
+	addr := so.listen
+	if addr == "" && (cfg.File.Node.Role == nodeconf.RoleHub || cfg.File.Node.Role == nodeconf.RoleClinic) {
+		addr = defaultSyncListen
+	}
+	if addr != "" {
+		srv, err := transport.NewServer(parts.cfg)
+		if err != nil {
+			ln.Close()
+			n.Close()
+			return err
+		}
+		sln, err := net.Listen("tcp", addr)
+		if err != nil {
+			ln.Close()
+			n.Close()
+			return fmt.Errorf("sync listen on %s: %w", addr, err)
+		}
+		if err := writeSyncRuntime(cfg.Dir, sln.Addr().String()); err != nil {
+			sln.Close()
+			ln.Close()
+			n.Close()
+			return err
+		}
+		defer os.Remove(syncRuntimePath(cfg.Dir))
+		log.Info("sync listening", "addr", sln.Addr().String(), "node", string(parts.material.Self.ID), "role", parts.material.Self.Role)
+		wg.Go(func() {
+			if err := srv.Serve(syncCtx, sln, cfg.ShutdownTimeout+30*time.Second); err != nil {
+				syncErr = fmt.Errorf("sync listener: %w", err)
+				log.Error("sync listener stopped", "err", err.Error())
+			}
+		})
+	}
+	if hub, err := trust.ReadHub(cfg.Dir); err == nil && so.interval > 0 {
+		client, err := transport.NewClient(parts.cfg)
+		if err != nil {
+			return err
+		}
+		s := transport.DefaultSchedule()
+		s.Interval = so.interval
+		wg.Go(func() { client.Loop(syncCtx, hub.URL, hub.Node, s) })
+	}
+	go func() {
+		<-syncCtx.Done()
+		wg.Wait()
+		stopNode()
+	}()
+	err = n.Serve(nodeCtx, ln)
+	stopSync()
+	wg.Wait()
+	return errors.Join(err, syncErr)
 }

@@ -392,11 +392,15 @@ func (s *session) presented() (crdt.Vector, error) {
 
 func (s *session) run() (Result, error) {
 	stop := context.AfterFunc(s.ctx, func() { s.fail(s.ctx.Err()) })
-	defer stop()
 	if err := s.handshake(); err != nil {
 		s.fail(err)
 	} else {
 		s.exchange()
+	}
+	if !stop() {
+		// The context ended as the session finished: wait for the fail
+		// it started, so that s.err is read after it is written.
+		s.errOnce.Do(func() {})
 	}
 	s.res.BytesReceived = s.fr.BytesRead()
 	if s.err != nil {

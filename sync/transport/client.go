@@ -1,0 +1,167 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"carenode/crdt"
+	"carenode/node/identity"
+	"carenode/sync/session"
+	"carenode/sync/trust"
+)
+
+// Client opens sync sessions with peers.
+type Client struct {
+	cfg      Config
+	verifier *trust.Verifier
+}
+
+// NewClient returns a client for cfg (CA and Tokens are not used).
+func NewClient(cfg Config) (*Client, error) {
+	cfg.defaults()
+	if cfg.Material == nil || cfg.Engine == nil {
+		return nil, errors.New("sync transport: no trust material or engine")
+	}
+	return &Client{cfg: cfg, verifier: cfg.Material.Verifier(cfg.Now, cfg.Revoked)}, nil
+}
+
+// tlsConfig checks the server's chain against the pinned CA with
+// trust.Verifier rather than by host name: peers are named by node ID, and
+// a clinic's address is whatever the LAN gave it. want, when set, is the
+// only node accepted. The accepted peer is sent on got.
+func (c *Client) tlsConfig(want identity.ID, got chan<- trust.Peer) *tls.Config {
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS13,
+		Certificates:       []tls.Certificate{c.cfg.Material.TLSCertificate()},
+		InsecureSkipVerify: true, // verified in VerifyConnection, against the pinned CA
+		Time:               c.cfg.Now,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			p, err := c.verifier.Verify(cs.PeerCertificates)
+			if err != nil {
+				return err
+			}
+			if want != "" && p.ID != want {
+				return fmt.Errorf("%w: expected node %s, got %s", session.ErrWrongPeer, want, p.ID)
+			}
+			select {
+			case got <- p:
+			default:
+			}
+			return nil
+		},
+	}
+}
+
+// Sync runs one session with the node at peerURL (https://host:port) as
+// initiator. want, when not empty, is the node ID the caller expects there.
+func (c *Client) Sync(ctx context.Context, peerURL string, want identity.ID) (session.Result, trust.Peer, error) {
+	var res session.Result
+	got := make(chan trust.Peer, 1)
+	tr := &http.Transport{
+		TLSClientConfig:     c.tlsConfig(want, got),
+		ForceAttemptHTTP2:   true,
+		TLSHandshakeTimeout: 30 * time.Second,
+	}
+	defer tr.CloseIdleConnections()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(peerURL, "/")+SessionPath, pr)
+	if err != nil {
+		return res, trust.Peer{}, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	done := make(chan roundTrip, 1)
+	go func() {
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			pr.CloseWithError(err)
+		}
+		done <- roundTrip{resp, err}
+	}()
+
+	// The peer's node ID is known once the handshake is done; the session
+	// needs it before its first write.
+	var peer trust.Peer
+	select {
+	case peer = <-got:
+	case rt := <-done:
+		if rt.err != nil {
+			return res, trust.Peer{}, fmt.Errorf("sync with %s: %w", peerURL, rt.err)
+		}
+		rt.resp.Body.Close()
+		return res, trust.Peer{}, fmt.Errorf("sync with %s: %s", peerURL, rt.resp.Status)
+	case <-ctx.Done():
+		return res, trust.Peer{}, ctx.Err()
+	}
+	body := &responseBody{done: done, cancel: cancel, pr: pr}
+	res, err = c.cfg.Engine.Initiate(ctx, body, pw, crdt.NodeID(peer.ID))
+	pw.Close()
+	if err == nil {
+		// Let the responder finish its handler before the request is
+		// cancelled, so a completed session is not reset under it.
+		io.Copy(io.Discard, io.LimitReader(body, 1<<20))
+	}
+	body.Close()
+	if err != nil {
+		return res, peer, fmt.Errorf("sync with %s (%s): %w", peerURL, peer.ID, err)
+	}
+	return res, peer, nil
+}
+
+type roundTrip struct {
+	resp *http.Response
+	err  error
+}
+
+// responseBody reads the response once the round trip has returned it, so
+// that the session can be started (and write its hello into the request
+// body) before the peer has answered.
+type responseBody struct {
+	done   <-chan roundTrip
+	cancel context.CancelFunc
+	pr     *io.PipeReader
+
+	once sync.Once
+	body io.ReadCloser
+	err  error
+}
+
+func (b *responseBody) wait() {
+	rt := <-b.done
+	switch {
+	case rt.err != nil:
+		b.err = rt.err
+	case rt.resp.StatusCode != http.StatusOK:
+		msg, _ := io.ReadAll(io.LimitReader(rt.resp.Body, 1024))
+		rt.resp.Body.Close()
+		b.err = fmt.Errorf("%w: %s: %s", ErrRefused, rt.resp.Status, strings.TrimSpace(string(msg)))
+		b.pr.CloseWithError(b.err)
+	default:
+		b.body = rt.resp.Body
+	}
+}
+
+func (b *responseBody) Read(p []byte) (int, error) {
+	b.once.Do(b.wait)
+	if b.err != nil {
+		return 0, b.err
+	}
+	return b.body.Read(p)
+}
+
+// Close ends the exchange without waiting for the peer: it cancels the
+// request, which also ends the response body.
+func (b *responseBody) Close() error {
+	b.cancel()
+	b.pr.Close()
+	return nil
+}
