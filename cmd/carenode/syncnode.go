@@ -15,9 +15,11 @@ import (
 	"carenode/node/identity"
 	"carenode/node/nodeconf"
 	"carenode/node/store"
+	"carenode/sync/scope"
 	syncsession "carenode/sync/session"
 	"carenode/sync/transport"
 	"carenode/sync/trust"
+	"carenode/sync/wire"
 )
 
 // defaultSyncListen is where hubs and clinic desks take peers when
@@ -71,12 +73,23 @@ func newSyncParts(dir string, id *identity.Identity, role nodeconf.Role, st *sto
 	}
 	scfg := syncsession.DefaultConfig(crdt.NodeID(id.ID), st)
 	scfg.Logger = log
+	// A kiosk or a nurse laptop is a partial replica: it asks for its
+	// scope (a nurse laptop is enrolled under its nurse's staff name).
+	switch m.Self.Role {
+	case nodeconf.RoleKiosk:
+		scfg.Scope = wire.Kiosk()
+	case nodeconf.RoleNurse:
+		scfg.Scope = wire.Nurse(m.Self.Name)
+	}
 	eng, err := syncsession.New(scfg)
 	if err != nil {
 		return nil, err
 	}
+	policies := &scope.Policies{Records: st}
 	cfg := transport.Config{Material: m, Engine: eng, Logger: log,
-		Revoked: trust.NewRevocations(st, m.CA).Revoked}
+		Revoked: trust.NewRevocations(st, m.CA).Revoked,
+		Policy:  policies.For,
+		Marks:   func(peer crdt.NodeID) syncsession.Marks { return scope.StoreMarks{Store: st, Peer: peer} }}
 	if role == nodeconf.RoleHub {
 		ca, err := trust.LoadCA(dir)
 		if err != nil {

@@ -243,7 +243,29 @@ type Result struct {
 // error; changes applied before the error stay applied, and the next session
 // resumes from there. Cancelling ctx aborts the same way.
 func (e *Engine) Initiate(ctx context.Context, r io.Reader, w io.Writer, peer crdt.NodeID) (Result, error) {
-	s := e.newSession(ctx, r, w, peer, true)
+	return e.InitiateWith(ctx, r, w, peer, Options{})
+}
+
+// Options are what the caller knows of one session's peer before it starts
+// (the transport: from the peer's certificate). A nil field means the
+// engine's Config.
+type Options struct {
+	// Policy decides what this peer is sent (the transport's knows the
+	// role in the peer's certificate).
+	Policy Policy
+	// Marks keeps this node's marks for this peer.
+	Marks Marks
+}
+
+// InitiateWith is Initiate with per-session options.
+func (e *Engine) InitiateWith(ctx context.Context, r io.Reader, w io.Writer, peer crdt.NodeID, o Options) (Result, error) {
+	s := e.newSession(ctx, r, w, peer, true, o)
+	return s.run()
+}
+
+// RespondWith is Respond with per-session options.
+func (e *Engine) RespondWith(ctx context.Context, r io.Reader, w io.Writer, peer crdt.NodeID, o Options) (Result, error) {
+	s := e.newSession(ctx, r, w, peer, false, o)
 	return s.run()
 }
 
@@ -251,8 +273,7 @@ func (e *Engine) Initiate(ctx context.Context, r io.Reader, w io.Writer, peer cr
 // initiator's hello first. peer, when not empty, is the node the transport
 // authenticated (from its certificate); the hello must name it.
 func (e *Engine) Respond(ctx context.Context, r io.Reader, w io.Writer, peer crdt.NodeID) (Result, error) {
-	s := e.newSession(ctx, r, w, peer, false)
-	return s.run()
+	return e.RespondWith(ctx, r, w, peer, Options{})
 }
 
 type session struct {
@@ -262,6 +283,8 @@ type session struct {
 	expect    crdt.NodeID
 	r         io.Reader
 	fr        *wire.FrameReader
+	policy    Policy
+	marks     Marks
 
 	wmu sync.Mutex
 	w   io.Writer
@@ -284,9 +307,16 @@ type session struct {
 	res Result
 }
 
-func (e *Engine) newSession(ctx context.Context, r io.Reader, w io.Writer, peer crdt.NodeID, initiator bool) *session {
-	return &session{e: e, ctx: ctx, initiator: initiator, expect: peer, r: r, w: w,
+func (e *Engine) newSession(ctx context.Context, r io.Reader, w io.Writer, peer crdt.NodeID, initiator bool, o Options) *session {
+	s := &session{e: e, ctx: ctx, initiator: initiator, expect: peer, r: r, w: w, policy: e.cfg.Policy, marks: e.cfg.Marks,
 		fr: wire.NewFrameReader(r), aborted: make(chan struct{}), peerDone: make(chan struct{})}
+	if o.Policy != nil {
+		s.policy = o.Policy
+	}
+	if o.Marks != nil {
+		s.marks = o.Marks
+	}
+	return s
 }
 
 // fail records the session's first error and aborts the streams: an Error
@@ -376,8 +406,8 @@ func flush(w io.Writer) error {
 // vector, joined for a partial replica with its mark.
 func (s *session) presented() (crdt.Vector, error) {
 	v := s.e.cfg.Replica.Vector()
-	if s.e.cfg.Scope.IsPartial() && s.e.cfg.Marks != nil {
-		m, err := s.e.cfg.Marks.Mark(s.e.cfg.Scope)
+	if s.e.cfg.Scope.IsPartial() && s.marks != nil {
+		m, err := s.marks.Mark(s.e.cfg.Scope)
 		if err != nil {
 			return nil, fmt.Errorf("read mark: %w", err)
 		}
@@ -468,7 +498,7 @@ func (s *session) readHello() error {
 	}
 	s.peer, s.res.Peer, s.res.PeerScope = h, h.Node, h.Scope
 	s.dict = s.e.cfg.Codec.Choose(h.Dicts)
-	f, err := s.e.cfg.Policy.Filter(h.Node, h.Scope)
+	f, err := s.policy.Filter(h.Node, h.Scope)
 	if err != nil {
 		if !errors.Is(err, ErrScopeRefused) {
 			err = fmt.Errorf("%w: %s for %s: %w", ErrScopeRefused, h.Scope, h.Node, err)
@@ -574,7 +604,7 @@ func (s *session) handshakeResponder() error {
 // exchange runs the sending goroutine and the receiving loop until both
 // sides have sent their batches and acks, or the first error.
 func (s *session) exchange() {
-	if s.e.cfg.Scope.IsPartial() && s.e.cfg.Marks != nil {
+	if s.e.cfg.Scope.IsPartial() && s.marks != nil {
 		s.cursor = s.my.Clone()
 	}
 	// The peer sends only changes this side lacks as of its hello and
@@ -813,15 +843,15 @@ func (s *session) apply(frame []byte) error {
 		for _, t := range p.Through {
 			s.cursor[t.Origin] = max(s.cursor[t.Origin], t.Seq)
 		}
-		if err := s.e.cfg.Marks.SetMark(s.e.cfg.Scope, s.cursor.Clone()); err != nil {
+		if err := s.marks.SetMark(s.e.cfg.Scope, s.cursor.Clone()); err != nil {
 			return fmt.Errorf("save mark after batch %d: %w", n, err)
 		}
 	}
 	return nil
 }
 
-// MemMarks keeps marks in memory: for tests, and for a partial replica
-// until node/store persists them.
+// MemMarks keeps marks in memory, for tests; sync/scope's StoreMarks keeps
+// them in node/store.
 type MemMarks struct {
 	mu sync.Mutex
 	m  map[wire.Scope]crdt.Vector

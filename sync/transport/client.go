@@ -103,7 +103,7 @@ func (c *Client) Sync(ctx context.Context, peerURL string, want identity.ID) (se
 		return res, trust.Peer{}, ctx.Err()
 	}
 	body := &responseBody{done: done, cancel: cancel, pr: pr}
-	res, err = c.cfg.Engine.Initiate(ctx, body, pw, crdt.NodeID(peer.ID))
+	res, err = c.cfg.Engine.InitiateWith(ctx, body, pw, crdt.NodeID(peer.ID), c.cfg.options(peer))
 	pw.Close()
 	if err == nil {
 		// Let the responder finish its handler before the request is

@@ -49,7 +49,26 @@ type Config struct {
 	// Revoked reports revoked nodes; nil means none. Called during
 	// handshakes, concurrently; must not block for long.
 	Revoked func(identity.ID) bool
-	Logger  *slog.Logger
+	// Policy returns what a peer may be sent, from its certificate (see
+	// sync/scope). Nil serves full replicas only: kiosk and nurse
+	// certificates are then refused with 403.
+	Policy func(trust.Peer) session.Policy
+	// Marks returns this node's marks for a peer (sync/scope.StoreMarks,
+	// durable); nil keeps the engine's.
+	Marks  func(crdt.NodeID) session.Marks
+	Logger *slog.Logger
+}
+
+// options returns the session options for peer.
+func (c *Config) options(p trust.Peer) session.Options {
+	var o session.Options
+	if c.Policy != nil {
+		o.Policy = c.Policy(p)
+	}
+	if c.Marks != nil {
+		o.Marks = c.Marks(crdt.NodeID(p.ID))
+	}
+	return o
 }
 
 func (c *Config) defaults() {
@@ -146,9 +165,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 }
 
 // fullReplica reports whether a role may be sent everything. Kiosks and
-// nurse laptops are partial replicas, whose scopes are decided from data
-// (issue 5 §5, not built yet); until then they are refused rather than
-// sent what they may not hold.
+// nurse laptops are partial replicas, whose scopes are decided from data by
+// Config.Policy; a server without one refuses them rather than send what
+// they may not hold.
 func fullReplica(r nodeconf.Role) bool { return r == nodeconf.RoleClinic || r == nodeconf.RoleHub }
 
 func (s *Server) session(w http.ResponseWriter, r *http.Request) {
@@ -163,8 +182,8 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
-	if !fullReplica(p.Role) {
-		msg := fmt.Sprintf("%s replicas are not served yet / 暂不为%s节点提供同步", p.Role, p.Role)
+	if !fullReplica(p.Role) && s.cfg.Policy == nil {
+		msg := fmt.Sprintf("%s replicas are not served by this node / 本节点不为%s节点提供同步", p.Role, p.Role)
 		s.log.Warn("session refused", logRemote, r.RemoteAddr, logPeer, p.ID, logRole, p.Role, logReason, msg)
 		http.Error(w, msg, http.StatusForbidden)
 		return
@@ -178,7 +197,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	if err := rc.Flush(); err != nil {
 		return
 	}
-	res, err := s.cfg.Engine.Respond(r.Context(), r.Body, w, crdt.NodeID(p.ID))
+	res, err := s.cfg.Engine.RespondWith(r.Context(), r.Body, w, crdt.NodeID(p.ID), s.cfg.options(p))
 	if err != nil {
 		s.log.Warn("session failed", logPeer, p.ID, logRemote, r.RemoteAddr, "err", err)
 		return

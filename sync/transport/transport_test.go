@@ -149,7 +149,7 @@ func client(t *testing.T, n *tnode) *transport.Client {
 
 // TestSyncThroughHub: two nodes enrolled with the hub over real TLS on
 // loopback converge through it; the second sync of each is idle; a replayed
-// token is refused; a kiosk is refused sessions until scopes exist.
+// token is refused; a server without scope policies refuses a kiosk.
 func TestSyncThroughHub(t *testing.T) {
 	hub, ca, tokens := newHub(t)
 	url := serve(t, hub, ca, tokens)
