@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -64,11 +65,17 @@ func (c *Client) tlsConfig(want identity.ID, got chan<- trust.Peer) *tls.Config 
 func (c *Client) Sync(ctx context.Context, peerURL string, want identity.ID) (session.Result, trust.Peer, error) {
 	var res session.Result
 	got := make(chan trust.Peer, 1)
+	// The connection is closed when Sync returns: an HTTP/2 stream ends
+	// asynchronously, so CloseIdleConnections alone could miss it and leave
+	// the connection open until the peer's idle timeout.
+	var conns connSet
 	tr := &http.Transport{
 		TLSClientConfig:     c.tlsConfig(want, got),
 		ForceAttemptHTTP2:   true,
 		TLSHandshakeTimeout: 30 * time.Second,
+		DialContext:         conns.dial,
 	}
+	defer conns.closeAll()
 	defer tr.CloseIdleConnections()
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -164,4 +171,31 @@ func (b *responseBody) Close() error {
 	b.cancel()
 	b.pr.Close()
 	return nil
+}
+
+// connSet remembers the connections one Sync dialled, to close them after.
+type connSet struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (c *connSet) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.conns = append(c.conns, conn)
+	c.mu.Unlock()
+	return conn, nil
+}
+
+func (c *connSet) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
 }

@@ -108,6 +108,11 @@ func TestIdleSyncBytes(t *testing.T) {
 		}
 		t.Logf("session bytes: sent %d received %d", res.BytesSent, res.BytesReceived)
 	})
+	// Sync closes its connection when it returns; one left open would hold
+	// a socket on both nodes until the peer's idle timeout (2 minutes).
+	if n := p.active.Load(); n != 0 {
+		t.Errorf("%d connections still open 5 s after Sync returned", n)
+	}
 	hup, hdown := p.measure(func() {
 		conn, err := tls.Dial("tcp", p.ln.Addr().String(), &tls.Config{MinVersion: tls.VersionTLS13,
 			InsecureSkipVerify: true, NextProtos: []string{"h2"}, Certificates: []tls.Certificate{a.m.TLSCertificate()}})
