@@ -1,0 +1,226 @@
+package discovery
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"carenode/node/identity"
+)
+
+// fastConfig is memberlist's local profile tuned so that tests see joins
+// and leaves within a second or two.
+func fastConfig() *memberlist.Config {
+	c := memberlist.DefaultLocalConfig()
+	c.ProbeInterval = 100 * time.Millisecond
+	c.ProbeTimeout = 50 * time.Millisecond
+	c.GossipInterval = 20 * time.Millisecond
+	c.PushPullInterval = 200 * time.Millisecond
+	c.SuspicionMult = 1
+	c.TCPTimeout = time.Second
+	return c
+}
+
+func testID(t *testing.T, seed byte) identity.ID {
+	t.Helper()
+	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize)).Public().(ed25519.PublicKey)
+	return identity.IDFromPublicKey(pub)
+}
+
+// lockedBuffer collects log output written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// watcher records the peers a node reports, from its events.
+type watcher struct {
+	mu     sync.Mutex
+	peers  map[identity.ID]Peer
+	events []Event
+}
+
+func (w *watcher) on(e Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.events = append(w.events, e)
+	switch e.Kind {
+	case Joined, Updated:
+		w.peers[e.Peer.ID] = e.Peer
+	case Left:
+		delete(w.peers, e.Peer.ID)
+	}
+}
+
+func (w *watcher) snapshot() map[identity.ID]Peer {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[identity.ID]Peer, len(w.peers))
+	for k, v := range w.peers {
+		out[k] = v
+	}
+	return out
+}
+
+type member struct {
+	node *Node
+	w    *watcher
+	peer Peer
+	logs *lockedBuffer
+}
+
+func start(t *testing.T, seed byte, join []string) *member {
+	t.Helper()
+	id := testID(t, seed)
+	m := &member{w: &watcher{peers: map[identity.ID]Peer{}}, logs: &lockedBuffer{}}
+	m.peer = Peer{ID: id, URL: fmt.Sprintf("https://127.0.0.1:%d", 7440+int(seed))}
+	n, err := Start(Config{
+		ID:         id,
+		SyncURL:    m.peer.URL,
+		BindAddr:   "127.0.0.1",
+		Join:       join,
+		OnEvent:    m.w.on,
+		Logger:     slog.New(slog.NewTextHandler(m.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Memberlist: fastConfig(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.node = n
+	t.Cleanup(func() { n.Close() })
+	return m
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func sees(m *member, want ...*member) func() bool {
+	return func() bool {
+		got := m.w.snapshot()
+		if len(got) != len(want) {
+			return false
+		}
+		for _, o := range want {
+			if got[o.peer.ID] != o.peer {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func TestThreeNodesJoinAndLeave(t *testing.T) {
+	a := start(t, 1, nil) // the seed, say the clinic desk
+	b := start(t, 2, []string{a.node.Addr()})
+	c := start(t, 3, []string{a.node.Addr()})
+
+	eventually(t, "a to see b and c", sees(a, b, c))
+	eventually(t, "b to see a and c", sees(b, a, c))
+	eventually(t, "c to see a and b", sees(c, a, b))
+	if got := len(b.node.Peers()); got != 2 {
+		t.Errorf("b.Peers() has %d peers, want 2", got)
+	}
+
+	if err := c.node.Leave(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a to see c leave", sees(a, b))
+	eventually(t, "b to see c leave", sees(b, a))
+	for _, m := range []*member{a, b} {
+		m.w.mu.Lock()
+		last := m.w.events[len(m.w.events)-1]
+		m.w.mu.Unlock()
+		if last != (Event{Left, c.peer}) {
+			t.Errorf("last event %+v, want %v left", last, c.peer)
+		}
+	}
+}
+
+// rawMember joins a cluster with memberlist directly, announcing whatever
+// name and metadata a misbehaving peer might.
+type rawMeta []byte
+
+func (d rawMeta) NodeMeta(int) []byte           { return d }
+func (rawMeta) NotifyMsg([]byte)                {}
+func (rawMeta) GetBroadcasts(int, int) [][]byte { return nil }
+func (rawMeta) LocalState(bool) []byte          { return nil }
+func (rawMeta) MergeRemoteState([]byte, bool)   {}
+
+func rawMember(t *testing.T, name string, meta []byte, seed string) {
+	t.Helper()
+	c := fastConfig()
+	c.Name = name
+	c.BindAddr = "127.0.0.1"
+	c.BindPort = 0
+	c.AdvertisePort = 0
+	c.LogOutput = io.Discard
+	c.Delegate = rawMeta(meta)
+	ml, err := memberlist.Create(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ml.Shutdown() })
+	if _, err := ml.Join([]string{seed}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMalformedPeersIgnored(t *testing.T) {
+	a := start(t, 1, nil)
+	good := start(t, 2, []string{a.node.Addr()})
+	rawMember(t, string(testID(t, 3)), append([]byte{1}, "http://127.0.0.1:7443"...), a.node.Addr())
+	rawMember(t, string(testID(t, 4)), []byte{9, 'x'}, a.node.Addr())
+	rawMember(t, "not-a-node-id", append([]byte{1}, "https://127.0.0.1:7443"...), a.node.Addr())
+
+	eventually(t, "a to see the good peer", sees(a, good))
+	eventually(t, "the reasons to be logged", func() bool {
+		l := a.logs.String()
+		return strings.Contains(l, "scheme must be https") &&
+			strings.Contains(l, "version 9") &&
+			strings.Contains(l, "member name is not a canonical node ID")
+	})
+	if got := a.w.snapshot(); len(got) != 1 {
+		t.Errorf("a reports %v, want only %v", got, good.peer)
+	}
+}
+
+func TestStartRefusesBadConfig(t *testing.T) {
+	for _, cfg := range []Config{
+		{ID: "nope", SyncURL: "https://127.0.0.1:7443"},
+		{ID: testID(t, 1), SyncURL: "http://127.0.0.1:7443"},
+		{ID: testID(t, 1), SyncURL: "https://127.0.0.1"},
+	} {
+		if n, err := Start(cfg); err == nil {
+			n.Close()
+			t.Errorf("Start(%+v) succeeded", cfg)
+		}
+	}
+}
