@@ -21,13 +21,14 @@ import (
 type syncOptions struct {
 	listen   string
 	interval time.Duration
+	disc     discoveryOptions
 }
 
 func serveCmd(e *env) *cobra.Command {
 	var dir, listen, keyFile string
 	var so syncOptions
 	c := &cobra.Command{
-		Use:   "serve --dir DIR [--listen 127.0.0.1:7420] [--sync-listen ADDR] [--key-file FILE]",
+		Use:   "serve --dir DIR [--listen 127.0.0.1:7420] [--sync-listen ADDR] [--discovery-bind ADDR:PORT [--discovery-join HOST:PORT,...]] [--key-file FILE]",
 		Short: "Run the node: HTTP API, /healthz, /metrics, sync / 运行节点",
 		Long: `Run the node until SIGINT or SIGTERM: the HTTP JSON API under /api/v1/,
 GET /healthz (200 once ready) and Prometheus metrics at /metrics. On a signal it
@@ -45,6 +46,15 @@ only when given an address); the hub also enrols new nodes there. A joined node
 syncs with its hub every --sync-interval, retrying with backoff and jitter
 while the hub cannot be reached.
 
+With --discovery-bind a node with a sync listener also finds the other nodes of
+its LAN (hashicorp/memberlist, unicast only, never multicast or broadcast): it
+joins the seeds given with --discovery-join (typically the clinic desk) and
+announces https://HOST:PORT of its sync listener, where HOST is the
+--sync-listen host or, when that is 0.0.0.0, --discovery-advertise. Each
+peer found is synced with every --sync-interval like the hub; the session
+still requires the peer's certificate from this network's CA with the node ID
+it announced. On shutdown the node leaves the cluster first.
+
 运行节点直到收到 SIGINT 或 SIGTERM：/api/v1/ 下的 HTTP JSON 接口、/healthz 健康
 检查和 /metrics 指标。收到信号后停止接收请求，完成进行中的请求，提交所有排队的
 写入并关闭数据库。
@@ -55,10 +65,19 @@ while the hub cannot be reached.
 已加入网络的节点（中心节点，或用 init --join 创建的节点）还在 --sync-listen 上
 通过双向 TLS 接受其他节点的同步（中心节点和诊所默认 0.0.0.0:7443；自助机和护士
 笔记本仅在指定地址时监听）；中心节点也在此处理新节点注册。已加入的节点每隔
---sync-interval 与中心节点同步一次，连接不上时以指数退避加随机抖动重试。`,
+--sync-interval 与中心节点同步一次，连接不上时以指数退避加随机抖动重试。
+
+指定 --discovery-bind 时，有同步监听的节点还会发现局域网内的其他节点
+（hashicorp/memberlist，仅单播，从不使用组播或广播）：它加入 --discovery-join
+给出的种子节点（通常是诊所前台），并公布自己同步监听的 https://主机:端口，
+其中主机为 --sync-listen 的地址，若其为 0.0.0.0 则为 --discovery-advertise。
+发现的每个节点都像中心节点一样每隔 --sync-interval 同步一次；同步时仍要求对方
+持有本网络 CA 签发、节点 ID 与其公布一致的证书。停止时节点先离开集群。`,
 		Example: `  carenode serve --dir ./desk1
   carenode serve --dir ./desk1 --listen 127.0.0.1:0   # any free port; see serve.json
   carenode serve --dir ./hub --sync-listen 0.0.0.0:7443
+  carenode serve --dir ./desk1 --sync-listen 0.0.0.0:7443 --discovery-bind 0.0.0.0:7946 --discovery-advertise 192.168.1.10
+  carenode serve --dir ./nurse1 --sync-listen 192.168.1.23:7443 --discovery-bind 192.168.1.23:7946 --discovery-join 192.168.1.10:7946
   carenode serve --dir ./kiosk1 --key-file /etc/carenode/kiosk1.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -75,6 +94,12 @@ while the hub cannot be reached.
 			if so.interval < 0 {
 				return usageError{fmt.Errorf("--sync-interval %s: must not be negative", so.interval)}
 			}
+			if err := so.disc.check(); err != nil {
+				return err
+			}
+			if so.disc.bind != "" && so.interval == 0 {
+				return usageError{fmt.Errorf("--discovery-bind needs scheduled syncs; --sync-interval must not be 0 / 局域网发现需要定时同步，--sync-interval 不能为 0")}
+			}
 			return serve(cmd, e, node.Config{Dir: dir, Identity: id, File: file, KeyFile: keyFile}, so)
 		},
 	}
@@ -83,6 +108,9 @@ while the hub cannot be reached.
 	c.Flags().StringVar(&keyFile, "key-file", "", "kiosk key file that unlocks patient data at start / 启动时解锁用的自助机密钥文件")
 	c.Flags().StringVar(&so.listen, "sync-listen", "", "mutual-TLS address for peers and enrolment (hub, clinic default "+defaultSyncListen+") / 同步监听地址")
 	c.Flags().DurationVar(&so.interval, "sync-interval", time.Minute, "how often a joined node syncs with its hub; 0 turns it off / 与中心节点同步的间隔，0 为关闭")
+	c.Flags().StringVar(&so.disc.bind, "discovery-bind", "", "ADDR:PORT for LAN discovery gossip (off unless given) / 局域网发现的监听地址（不指定则关闭）")
+	c.Flags().StringSliceVar(&so.disc.join, "discovery-join", nil, "discovery seeds, host:port,... / 发现用的种子节点 主机:端口,...")
+	c.Flags().StringVar(&so.disc.advertise, "discovery-advertise", "", "host announced in the sync URL (default: the --sync-listen host; required when it is 0.0.0.0) / 公布的同步地址主机")
 	return c
 }
 
@@ -107,10 +135,14 @@ func serve(cmd *cobra.Command, e *env, cfg node.Config, so syncOptions) error {
 	parts, err := newSyncParts(cfg.Dir, cfg.Identity, cfg.File.Node.Role, n.Store, log)
 	switch {
 	case errors.Is(err, trust.ErrNotEnrolled):
-		if so.listen != "" {
+		if so.listen != "" || so.disc.bind != "" {
 			ln.Close()
 			n.Close()
-			return usageError{fmt.Errorf("--sync-listen: %w", err)}
+			flag := "--sync-listen"
+			if so.listen == "" {
+				flag = "--discovery-bind"
+			}
+			return usageError{fmt.Errorf("%s: %w", flag, err)}
 		}
 		return n.Serve(ctx, ln)
 	case err != nil:
@@ -132,6 +164,20 @@ func serve(cmd *cobra.Command, e *env, cfg node.Config, so syncOptions) error {
 	if addr == "" && (cfg.File.Node.Role == nodeconf.RoleHub || cfg.File.Node.Role == nodeconf.RoleClinic) {
 		addr = defaultSyncListen
 	}
+	if so.disc.bind != "" && addr == "" {
+		ln.Close()
+		n.Close()
+		return usageError{fmt.Errorf("--discovery-bind: this node takes no sync sessions; give --sync-listen too / 本节点没有同步监听，请同时指定 --sync-listen")}
+	}
+	var advHost string
+	if so.disc.bind != "" {
+		if advHost, err = so.disc.advertiseHost(addr); err != nil {
+			ln.Close()
+			n.Close()
+			return err
+		}
+	}
+	var sln net.Listener
 	if addr != "" {
 		srv, err := transport.NewServer(parts.cfg)
 		if err != nil {
@@ -139,7 +185,7 @@ func serve(cmd *cobra.Command, e *env, cfg node.Config, so syncOptions) error {
 			n.Close()
 			return err
 		}
-		sln, err := net.Listen("tcp", addr)
+		sln, err = net.Listen("tcp", addr)
 		if err != nil {
 			ln.Close()
 			n.Close()
@@ -160,22 +206,53 @@ func serve(cmd *cobra.Command, e *env, cfg node.Config, so syncOptions) error {
 			}
 		})
 	}
-	if hub, err := trust.ReadHub(cfg.Dir); err == nil && so.interval > 0 {
-		client, err := transport.NewClient(parts.cfg)
-		if err != nil {
+	hub, hubErr := trust.ReadHub(cfg.Dir)
+	var client *transport.Client
+	if so.interval > 0 && (hubErr == nil || so.disc.bind != "") {
+		if client, err = transport.NewClient(parts.cfg); err != nil {
+			stopSync()
+			wg.Wait()
+			ln.Close()
+			n.Close()
 			return err
 		}
-		s := transport.DefaultSchedule()
-		s.Interval = so.interval
+	}
+	s := transport.DefaultSchedule()
+	s.Interval = so.interval
+	if hubErr == nil && so.interval > 0 {
 		wg.Go(func() { client.Loop(syncCtx, hub.URL, hub.Node, s) })
 	}
+	stopDiscovery := func() {}
+	if so.disc.bind != "" {
+		u, err := syncURLFor(advHost, sln.Addr())
+		if err == nil {
+			var daddr string
+			var stop func()
+			daddr, stop, err = startDiscovery(syncCtx, so.disc, parts.material.Self.ID, hub.Node, u, client, s, log)
+			if err == nil {
+				stopDiscovery = stop
+				err = writeSyncRuntimeDiscovery(cfg.Dir, sln.Addr().String(), daddr)
+			}
+		}
+		if err != nil {
+			stopDiscovery()
+			stopSync()
+			wg.Wait()
+			ln.Close()
+			n.Close()
+			return err
+		}
+	}
+	// Discovery leaves and its peer loops stop before the store closes.
 	go func() {
 		<-syncCtx.Done()
+		stopDiscovery()
 		wg.Wait()
 		stopNode()
 	}()
 	err = n.Serve(nodeCtx, ln)
 	stopSync()
+	stopDiscovery()
 	wg.Wait()
 	return errors.Join(err, syncErr)
 }

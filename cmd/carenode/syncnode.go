@@ -32,13 +32,16 @@ const defaultSyncListen = "0.0.0.0:7443"
 const syncRuntimeFile = "sync.json"
 
 type syncRuntime struct {
-	Addr string `json:"addr"`
+	Addr      string `json:"addr"`
+	Discovery string `json:"discovery,omitempty"` // gossip address, with --discovery-bind
 }
 
 func syncRuntimePath(dir string) string { return filepath.Join(dir, syncRuntimeFile) }
 
-func writeSyncRuntime(dir, addr string) error {
-	b, _ := json.Marshal(syncRuntime{Addr: addr})
+func writeSyncRuntime(dir, addr string) error { return writeSyncRuntimeDiscovery(dir, addr, "") }
+
+func writeSyncRuntimeDiscovery(dir, addr, discovery string) error {
+	b, _ := json.Marshal(syncRuntime{Addr: addr, Discovery: discovery})
 	tmp := syncRuntimePath(dir) + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// discoveryAddr returns the gossip address a serving node wrote to sync.json.
+func discoveryAddr(t *testing.T, dir string) string {
+	t.Helper()
+	rt, err := readSyncRuntime(dir)
+	if err != nil || rt.Discovery == "" {
+		t.Fatalf("no discovery address for %s: %+v %v", dir, rt, err)
+	}
+	return rt.Discovery
+}
+
+// TestDiscoverySync: two desks of one network find each other on the LAN
+// (desk2 knows only desk1's gossip address as a seed, no --peer) and sync
+// directly, with the hub down, without any carenode sync command.
+func TestDiscoverySync(t *testing.T) {
+	hub := filepath.Join(t.TempDir(), "hub")
+	mustRun(t, "init", "--dir", hub, "--name", "县医院", "--role", "hub")
+	hubSrv := startSyncServe(t, hub)
+	hubURL := syncURL(t, hub)
+	desk1 := joinNode(t, hubURL, enrolToken(t, hub, "desk1", "clinic"), "desk1")
+	desk2 := joinNode(t, hubURL, enrolToken(t, hub, "desk2", "clinic"), "desk2")
+	// The hub is down from here on: whatever reaches a desk came from the
+	// other desk.
+	hubSrv.stop(t)
+	addUser(t, desk1, "admin", "admin", adminPassword)
+	addUser(t, desk2, "admin", "admin", adminPassword)
+
+	srv1 := startSyncServe(t, desk1, "--sync-interval", "200ms", "--discovery-bind", "127.0.0.1:0")
+	seed := discoveryAddr(t, desk1)
+	srv2 := startSyncServe(t, desk2, "--sync-interval", "200ms", "--discovery-bind", "127.0.0.1:0", "--discovery-join", seed)
+	n1, n2 := srv1.login(t, "admin", adminPassword), srv2.login(t, "admin", adminPassword)
+
+	writeVisits(t, n1, "disc1", 4)
+	writeVisits(t, n2, "disc2", 2)
+	deadline := time.Now().Add(30 * time.Second)
+	for !hasVisits(t, n2, "disc1", 4) || !hasVisits(t, n1, "disc2", 2) {
+		if time.Now().After(deadline) {
+			srv2.stop(t)
+			srv1.stop(t)
+			t.Fatalf("desks did not sync by discovery within 30s\ndesk1:\n%s\ndesk2:\n%s",
+				tail(srv1.stderr.String(), 3000), tail(srv2.stderr.String(), 3000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	log2 := srv2.stop(t) // leaves the cluster: desk1 stops its loop
+	// desk2 sent its leave before it exited; give desk1 ample time to log
+	// it (its log is read only once it has stopped: the buffer is not safe
+	// to read while the process writes it).
+	time.Sleep(2 * time.Second)
+	log1 := srv1.stop(t)
+	desk1ID, desk2ID := mustLoadID(t, desk1).ID.String(), mustLoadID(t, desk2).ID.String()
+	if !strings.Contains(log2, "discovered peer; syncing with it") || !strings.Contains(log2, desk1ID) {
+		t.Errorf("desk2's log does not show desk1 discovered:\n%s", tail(log2, 3000))
+	}
+	if !strings.Contains(log1, "discovered peer gone") || !strings.Contains(log1, desk2ID) {
+		t.Errorf("desk1's log does not show desk2 leaving:\n%s", tail(log1, 3000))
+	}
+
+	// Usage errors that need an enrolled node, not serving.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sync-listen", "0.0.0.0:0", "--discovery-bind", "127.0.0.1:0"}, "--discovery-advertise"},
+		{[]string{"--sync-listen", "[::]:0", "--discovery-bind", "127.0.0.1:0"}, "--discovery-advertise"},
+	} {
+		r := run(t, append([]string{"serve", "--dir", desk1, "--listen", "127.0.0.1:0"}, tc.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) || !hasHan(r.stderr) {
+			t.Errorf("serve %v: exit %d, stderr %q; want usage error naming %s", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+}
+
+func TestDiscoveryUsage(t *testing.T) {
+	plain := initNode(t, "plain")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--discovery-bind", "127.0.0.1:0"}, "not enrolled"},
+		{[]string{"--discovery-join", "127.0.0.1:7946"}, "needs --discovery-bind"},
+		{[]string{"--discovery-advertise", "10.0.0.1"}, "needs --discovery-bind"},
+		{[]string{"--discovery-bind", "127.0.0.1"}, "ADDR:PORT"},
+		{[]string{"--discovery-bind", "127.0.0.1:70000"}, "bad port"},
+		{[]string{"--discovery-bind", "localhost:7946"}, "not an IP address"},
+		{[]string{"--discovery-bind", "127.0.0.1:0", "--discovery-join", "127.0.0.1"}, "--discovery-join"},
+		{[]string{"--discovery-bind", "127.0.0.1:0", "--discovery-join", "127.0.0.1:0"}, "port 0"},
+		{[]string{"--discovery-bind", "127.0.0.1:0", "--discovery-advertise", "10.0.0.1:7443"}, "without port"},
+		{[]string{"--discovery-bind", "127.0.0.1:0", "--sync-interval", "0"}, "must not be 0"},
+	} {
+		r := run(t, append([]string{"serve", "--dir", plain, "--listen", "127.0.0.1:0"}, tc.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("serve %v: exit %d, stderr %q; want usage error containing %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	r := run(t, "serve", "--help")
+	for _, want := range []string{"--discovery-bind", "--discovery-join", "--discovery-advertise", "局域网"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("serve --help lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
