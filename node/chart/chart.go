@@ -28,8 +28,12 @@ import (
 // Records is what the service needs of the node's store.
 type Records interface {
 	Write(ctx context.Context, req store.WriteRequest) (store.WriteResult, error)
+	// WriteAll commits several records in one transaction (import, export audit).
+	WriteAll(ctx context.Context, reqs []store.WriteRequest) ([]store.WriteResult, error)
 	Get(coll, id string) (store.RecordView, error)
 	List(coll, after string, limit int) ([]store.RecordView, error)
+	// ListOnly reads only some fields of every record (the index at unlock).
+	ListOnly(coll, after string, limit int, only store.Only) ([]store.RecordView, error)
 }
 
 // Config configures a Service.
@@ -244,7 +248,7 @@ func (s *Service) loadEntries(sealer *vault.Sealer) (map[string]*entry, error) {
 		defer close(pages)
 		after := ""
 		for {
-			views, err := s.listOnly(after, page, indexFields)
+			views, err := s.cfg.Records.ListOnly(Collection, after, page, indexFields)
 			if err != nil {
 				select {
 				case errc <- err:
@@ -256,9 +260,6 @@ func (s *Service) loadEntries(sealer *vault.Sealer) (map[string]*entry, error) {
 				return
 			}
 			after = views[len(views)-1].Asked
-			if after == "" {
-				after = views[len(views)-1].ID
-			}
 			pages <- views
 			if len(views) < page {
 				return
@@ -580,20 +581,9 @@ func (s *Service) Register(ctx context.Context, a Actor, in care.PatientInput, f
 		}
 	}
 	id := store.NewRecordID(s.cfg.Now())
-	vals, err := demographicValues(in)
+	edits, err := newChartEdits(sealer, id, in)
 	if err != nil {
 		return RegisterResult{}, err
-	}
-	var edits []store.Edit
-	for _, spec := range demographics() {
-		if isEmptyJSON(vals[spec.name]) {
-			continue
-		}
-		e, err := setEdit(sealer, id, spec.name, vals[spec.name], nil)
-		if err != nil {
-			return RegisterResult{}, err
-		}
-		edits = append(edits, e)
 	}
 	p, err := s.write(ctx, sealer, a, store.WriteRequest{Collection: Collection, Record: id, Create: true, Edits: edits}, "register", nil)
 	if err != nil {
@@ -1134,16 +1124,23 @@ func (s *Service) Conflicts(a Actor) ([]Conflicted, error) {
 	}
 }
 
-// onlyLister is a store that reads only some fields of every record.
-type onlyLister interface {
-	ListOnly(coll, after string, limit int, only store.Only) ([]store.RecordView, error)
-}
-
-// listOnly reads a page of patients with only the fields in only, or whole
-// when the store cannot.
-func (s *Service) listOnly(after string, limit int, only store.Only) ([]store.RecordView, error) {
-	if l, ok := s.cfg.Records.(onlyLister); ok {
-		return l.ListOnly(Collection, after, limit, only)
+// newChartEdits are the register writes of a new chart: every demographic
+// field that holds something, sealed where personal.
+func newChartEdits(sealer *vault.Sealer, id string, in care.PatientInput) ([]store.Edit, error) {
+	vals, err := demographicValues(in)
+	if err != nil {
+		return nil, err
 	}
-	return s.cfg.Records.List(Collection, after, limit)
+	var edits []store.Edit
+	for _, spec := range demographics() {
+		if isEmptyJSON(vals[spec.name]) {
+			continue
+		}
+		e, err := setEdit(sealer, id, spec.name, vals[spec.name], nil)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, e)
+	}
+	return edits, nil
 }

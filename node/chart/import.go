@@ -87,20 +87,9 @@ func (s *Service) Import(ctx context.Context, a Actor, rows []roster.Row, skipBa
 	reqs := make([]store.WriteRequest, 0, len(keep))
 	for _, r := range keep {
 		id := store.NewRecordID(s.cfg.Now())
-		vals, err := demographicValues(r.Patient)
+		edits, err := newChartEdits(sealer, id, r.Patient)
 		if err != nil {
 			return ImportResult{}, err
-		}
-		var edits []store.Edit
-		for _, spec := range demographics() {
-			if isEmptyJSON(vals[spec.name]) {
-				continue
-			}
-			e, err := setEdit(sealer, id, spec.name, vals[spec.name], nil)
-			if err != nil {
-				return ImportResult{}, err
-			}
-			edits = append(edits, e)
 		}
 		reqs = append(reqs, store.WriteRequest{Collection: Collection, Record: id, Create: true, Edits: edits})
 		res.IDs = append(res.IDs, id)
@@ -117,7 +106,7 @@ func (s *Service) Import(ctx context.Context, a Actor, rows []roster.Row, skipBa
 		}
 		reqs = append(reqs, req)
 	}
-	if err := s.writeAll(ctx, reqs); err != nil {
+	if _, err := s.cfg.Records.WriteAll(ctx, reqs); err != nil {
 		return ImportResult{}, fmt.Errorf("import %d patients: %w", len(res.IDs), err)
 	}
 	for _, id := range res.IDs {
@@ -130,21 +119,6 @@ func (s *Service) Import(ctx context.Context, a Actor, rows []roster.Row, skipBa
 	}
 	res.Imported = len(res.IDs)
 	return res, nil
-}
-
-// atomicWriter is a store that commits several records in one transaction.
-type atomicWriter interface {
-	WriteAll(ctx context.Context, reqs []store.WriteRequest) ([]store.WriteResult, error)
-}
-
-// writeAll commits reqs in one transaction.
-func (s *Service) writeAll(ctx context.Context, reqs []store.WriteRequest) error {
-	w, ok := s.cfg.Records.(atomicWriter)
-	if !ok {
-		return fmt.Errorf("the store cannot write several records atomically")
-	}
-	_, err := w.WriteAll(ctx, reqs)
-	return err
 }
 
 // Export calls fn with every chart the actor may see, in id order, and
@@ -167,9 +141,6 @@ func (s *Service) Export(ctx context.Context, a Actor, fn func(Patient) error) e
 		var audits []store.WriteRequest
 		for _, v := range views {
 			after = v.Asked
-			if after == "" {
-				after = v.ID
-			}
 			if v.Deleted || !s.mayAccess(a, v.Sets[setAssignees]) {
 				continue
 			}
@@ -184,7 +155,7 @@ func (s *Service) Export(ctx context.Context, a Actor, fn func(Patient) error) e
 			charts, audits = append(charts, p), append(audits, req)
 		}
 		if len(audits) > 0 {
-			if err := s.writeAll(ctx, audits); err != nil {
+			if _, err := s.cfg.Records.WriteAll(ctx, audits); err != nil {
 				return fmt.Errorf("record export audit: %w", err)
 			}
 		}

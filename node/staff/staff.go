@@ -313,15 +313,14 @@ func (d *Directory) Add(ctx context.Context, name string, role auth.Role, passwo
 
 // store writes an account's fields; create makes a new record.
 func (d *Directory) store(ctx context.Context, name string, role auth.Role, hash string, wrap []byte, create bool) error {
-	str := func(s string) []byte { b, _ := json.Marshal(s); return b }
 	var edits []store.Edit
 	if create {
 		edits = append(edits,
-			store.Edit{Kind: crdt.MutSet, Field: "role", Value: str(string(role))},
-			store.Edit{Kind: crdt.MutSet, Field: "passwordHash", Value: str(hash)})
+			store.Edit{Kind: crdt.MutSet, Field: "role", Value: jsonText(string(role))},
+			store.Edit{Kind: crdt.MutSet, Field: "passwordHash", Value: jsonText(hash)})
 	}
 	if wrap != nil {
-		edits = append(edits, store.Edit{Kind: crdt.MutSet, Field: "keyWrap", Value: str(base64.StdEncoding.EncodeToString(wrap)),
+		edits = append(edits, store.Edit{Kind: crdt.MutSet, Field: "keyWrap", Value: wrapValue(wrap),
 			SeenCurrent: true})
 	}
 	_, err := d.cfg.Records.Write(ctx, store.WriteRequest{Collection: Collection, Record: name, Create: create,
@@ -363,11 +362,9 @@ type LoginResult struct {
 // On a locked node, the sign-in of an account holding a wrap of the data key
 // unlocks it; a pending account signing in on an unlocked node gets its wrap.
 func (d *Directory) Login(ctx context.Context, name, password, remote string) (LoginResult, error) {
-	keys := []string{"account:" + strings.ToLower(name), "addr:" + hostOf(remote)}
-	for _, k := range keys {
-		if ok, wait := d.limiter.Allow(k); !ok {
-			return LoginResult{}, &TooManyError{Wait: wait}
-		}
+	keys := limiterKeys(name, remote)
+	if err := d.allow(keys); err != nil {
+		return LoginResult{}, err
 	}
 	fail := func(err error) (LoginResult, error) {
 		for _, k := range keys {
@@ -470,11 +467,9 @@ func (d *Directory) completeWrap(ctx context.Context, name string, password []by
 // re-encrypted. Every session of the account ends. Failed proofs count
 // against the sign-in limiter like failed sign-ins.
 func (d *Directory) ChangePassword(ctx context.Context, name, oldPassword, newPassword, remote string) error {
-	keys := []string{"account:" + strings.ToLower(name), "addr:" + hostOf(remote)}
-	for _, k := range keys {
-		if ok, wait := d.limiter.Allow(k); !ok {
-			return &TooManyError{Wait: wait}
-		}
+	keys := limiterKeys(name, remote)
+	if err := d.allow(keys); err != nil {
+		return err
 	}
 	if err := auth.CheckPassword(newPassword); err != nil {
 		return ErrWeakPassword
@@ -565,10 +560,9 @@ func (d *Directory) ResetPassword(ctx context.Context, name, newPassword string)
 
 // storePassword writes an account's new hash and, when not nil, its wrap.
 func (d *Directory) storePassword(ctx context.Context, name, hash string, wrap []byte) error {
-	str := func(s string) []byte { b, _ := json.Marshal(s); return b }
-	edits := []store.Edit{{Kind: crdt.MutSet, Field: "passwordHash", Value: str(hash), SeenCurrent: true}}
+	edits := []store.Edit{{Kind: crdt.MutSet, Field: "passwordHash", Value: jsonText(hash), SeenCurrent: true}}
 	if wrap != nil {
-		edits = append(edits, store.Edit{Kind: crdt.MutSet, Field: "keyWrap", Value: str(base64.StdEncoding.EncodeToString(wrap)), SeenCurrent: true})
+		edits = append(edits, store.Edit{Kind: crdt.MutSet, Field: "keyWrap", Value: wrapValue(wrap), SeenCurrent: true})
 	}
 	if _, err := d.cfg.Records.Write(ctx, store.WriteRequest{Collection: Collection, Record: name, MustExist: true, Edits: edits}); err != nil {
 		return fmt.Errorf("store password of %s: %w", name, err)
@@ -621,11 +615,10 @@ func (d *Directory) AddKeyFile(ctx context.Context, name, path string) error {
 // storeKeyFileWrap stores a key-file wrap as an account-less record of the
 // staff collection, role kiosk, no password: it only unlocks.
 func (d *Directory) storeKeyFileWrap(ctx context.Context, wrapName string, wrap []byte) error {
-	str := func(s string) []byte { b, _ := json.Marshal(s); return b }
 	_, err := d.cfg.Records.Write(ctx, store.WriteRequest{Collection: Collection, Record: wrapName, Create: true,
 		Edits: []store.Edit{
-			{Kind: crdt.MutSet, Field: "role", Value: str(string(auth.RoleKiosk))},
-			{Kind: crdt.MutSet, Field: "keyWrap", Value: str(base64.StdEncoding.EncodeToString(wrap))},
+			{Kind: crdt.MutSet, Field: "role", Value: jsonText(string(auth.RoleKiosk))},
+			{Kind: crdt.MutSet, Field: "keyWrap", Value: wrapValue(wrap)},
 		}})
 	if err != nil {
 		return fmt.Errorf("store key file wrap %s: %w", wrapName, err)
@@ -671,4 +664,30 @@ func ReadPassword(r io.Reader) ([]byte, error) {
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	return []byte(strings.TrimSuffix(line, "\r")), nil
+}
+
+// jsonText is a stored text field's value.
+func jsonText(s string) []byte {
+	b, _ := json.Marshal(s) // a string always encodes
+	return b
+}
+
+// wrapValue is the stored value of a key wrap: base64 text.
+func wrapValue(wrap []byte) []byte { return jsonText(base64.StdEncoding.EncodeToString(wrap)) }
+
+// limiterKeys are what failed password checks count against: the account
+// and the client's address, so neither guessing one account from many
+// addresses nor many accounts from one address goes unslowed.
+func limiterKeys(name, remote string) []string {
+	return []string{"account:" + strings.ToLower(name), "addr:" + hostOf(remote)}
+}
+
+// allow refuses an attempt while any of keys must wait.
+func (d *Directory) allow(keys []string) error {
+	for _, k := range keys {
+		if ok, wait := d.limiter.Allow(k); !ok {
+			return &TooManyError{Wait: wait}
+		}
+	}
+	return nil
 }
