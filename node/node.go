@@ -57,6 +57,7 @@ type Node struct {
 	control string // token of the local CLI, written to serve.json
 	api     *api.Server
 	log     *slog.Logger
+	follow  *follower
 }
 
 // Open opens the node in cfg.Dir: identity, config and store.
@@ -116,6 +117,9 @@ func Open(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("unlock with key file %s: %w", cfg.KeyFile, err)
 		}
 	}
+	n.follow = newFollower(s, n.Charts.Refresh, func(err error) {
+		n.log.Warn("reindex patients changed by a peer", "err", err)
+	})
 	n.control = rand.Text()
 	n.api = api.New(api.Options{
 		Staff:        n.Staff,
@@ -186,6 +190,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close commits queued writes and closes the store.
 func (n *Node) Close() error {
+	n.follow.close()
 	if err := n.Store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

@@ -65,7 +65,17 @@ type Options struct {
 	ControlToken string
 	// Patients serves /api/v1/patients; nil leaves those routes out.
 	Patients Patients
+	// Each of these serves its routes (declared in the file named); nil
+	// leaves them out.
+	Readings Readings // readings.go: device readings, review queue, devices, ports
+	Followup Followup // followup.go: plans, templates, tasks, attempts, alerts
+	Booking  Booking  // booking.go: departments, schedules, slots, appointments
+	Outbox   Outbox   // outbox.go: queued messages
+	Feedback Feedback // feedback.go: surveys, cases, education
 }
+
+// routeFunc adds a route that needs perm; see New.
+type routeFunc = func(pattern string, perm auth.Permission, h func(http.ResponseWriter, *http.Request) error)
 
 // Server serves the API.
 type Server struct {
@@ -125,6 +135,21 @@ func New(opts Options) *Server {
 	}
 	if opts.Patients != nil {
 		s.patientRoutes(route)
+	}
+	if opts.Readings != nil {
+		s.readingRoutes(route)
+	}
+	if opts.Followup != nil {
+		s.followupRoutes(route)
+	}
+	if opts.Booking != nil {
+		s.bookingRoutes(route)
+	}
+	if opts.Outbox != nil {
+		s.outboxRoutes(route)
+	}
+	if opts.Feedback != nil {
+		s.feedbackRoutes(route)
 	}
 	if opts.Metrics != nil {
 		s.mux.Handle("GET /metrics", opts.Metrics)

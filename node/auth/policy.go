@@ -53,6 +53,20 @@ const (
 	PermUsersManage   Permission = "users.manage"   // add staff, change roles
 	PermAuditRead     Permission = "audit.read"     // read the audit trail
 	PermBackup        Permission = "backup"         // take a hot backup
+
+	PermReadingsReview  Permission = "readings.review"  // attach or discard device readings waiting for a patient; measure-now sessions
+	PermDevicesManage   Permission = "devices.manage"   // approve devices asking to join, see ports and devices
+	PermAppointmentBook Permission = "appointment.book" // book, cancel, reschedule, check in
+	PermScheduleManage  Permission = "schedule.manage"  // departments, doctors, schedules; over-booking conflicts
+	PermFollowupRead    Permission = "followup.read"    // plans, tasks, work lists, alerts
+	PermFollowupWrite   Permission = "followup.write"   // attempts, rescheduling, plans by hand, pause and end
+	PermTemplatesManage Permission = "templates.manage" // follow-up templates and the education library
+	PermAlertsAck       Permission = "alerts.ack"       // acknowledge an alert and record the action
+	PermSurveySubmit    Permission = "survey.submit"    // submit a satisfaction survey
+	PermCasesManage     Permission = "cases.manage"     // feedback cases: investigate, resolve
+	PermReportsRead     Permission = "reports.read"     // satisfaction and follow-up reports
+	PermOutboxRead      Permission = "outbox.read"      // see queued messages and their status
+	PermOutboxManage    Permission = "outbox.manage"    // retry, cancel messages; senders
 )
 
 // policy is the one place that says which role may do what. A kiosk may
@@ -63,15 +77,22 @@ func policy(r Role) []Permission {
 	case RoleAdmin:
 		return []Permission{PermRecordsRead, PermRecordsWrite, PermPatientRead, PermPatientSearch, PermPatientWrite,
 			PermPatientMerge, PermPatientAssign, PermPatientImport, PermPatientExport, PermCheckIn, PermVitalsWrite, PermUsersManage,
-			PermAuditRead, PermBackup}
+			PermAuditRead, PermBackup, PermReadingsReview, PermDevicesManage, PermAppointmentBook, PermScheduleManage,
+			PermFollowupRead, PermFollowupWrite, PermTemplatesManage, PermAlertsAck, PermSurveySubmit, PermCasesManage,
+			PermReportsRead, PermOutboxRead, PermOutboxManage}
 	case RoleDoctor:
-		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermPatientMerge, PermPatientAssign, PermCheckIn, PermVitalsWrite}
+		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermPatientMerge, PermPatientAssign, PermCheckIn, PermVitalsWrite,
+			PermReadingsReview, PermAppointmentBook, PermFollowupRead, PermFollowupWrite, PermAlertsAck, PermSurveySubmit,
+			PermCasesManage, PermReportsRead, PermOutboxRead}
 	case RoleNurse:
-		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermCheckIn, PermVitalsWrite}
+		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermCheckIn, PermVitalsWrite,
+			PermReadingsReview, PermAppointmentBook, PermFollowupRead, PermFollowupWrite, PermSurveySubmit, PermOutboxRead}
 	case RoleDesk:
-		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermPatientMerge, PermPatientAssign, PermPatientImport, PermCheckIn}
+		return []Permission{PermPatientRead, PermPatientSearch, PermPatientWrite, PermPatientMerge, PermPatientAssign, PermPatientImport, PermCheckIn,
+			PermReadingsReview, PermAppointmentBook, PermScheduleManage, PermFollowupRead, PermSurveySubmit, PermCasesManage,
+			PermOutboxRead}
 	case RoleKiosk:
-		return []Permission{PermCheckIn, PermVitalsWrite}
+		return []Permission{PermCheckIn, PermVitalsWrite, PermAppointmentBook, PermSurveySubmit}
 	}
 	return nil
 }

@@ -96,6 +96,7 @@ type Store struct {
 	clock    *crdt.Clock
 	origin   crdt.NodeID  // the origin of local changes; guarded by writeMu after Open
 	stateMu  sync.RWMutex // guards vector, held and logLen mirrors
+	watch    watchers
 	vector   crdt.Vector
 	held     crdt.Vector // origin -> highest sequence in the log, gaps or not
 	logLen   uint64

@@ -29,6 +29,7 @@ type txState struct {
 	added   map[crdt.NodeID]*seqRun
 	logLen  uint64
 	counts  map[string]uint64 // new records per collection
+	changed []Changed         // records changed, for the watchers
 }
 
 // seqRun summarises the sequence numbers of one origin appended in a
@@ -272,6 +273,7 @@ func (t *txState) appended(c *crdt.Change) {
 	}
 	run.min, run.max, run.n = min(run.min, c.Seq), max(run.max, c.Seq), run.n+1
 	t.held[c.Origin] = max(t.held[c.Origin], c.Seq)
+	t.noteChange(c)
 }
 
 // flush writes every dirty record, merge set, count and the vector.
@@ -383,4 +385,5 @@ func (t *txState) publish() {
 			t.s.cacheMerges(coll, c.raw, c.m)
 		}
 	}
+	t.tell()
 }
