@@ -30,6 +30,8 @@ var (
 	// ErrBadRequest: an argument outside the patient body is malformed
 	// (an unknown field name, a bad staff name).
 	ErrBadRequest = errors.New("bad request")
+	// ErrNoPhone: the chart has no phone number to send a message to.
+	ErrNoPhone = errors.New("the patient has no phone number")
 )
 
 // DuplicateError is returned by Register when the ID number is already
