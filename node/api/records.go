@@ -8,8 +8,11 @@ import (
 
 	"carenode/crdt"
 	"carenode/node/chart"
+	"carenode/node/education"
+	"carenode/node/outbox"
 	"carenode/node/staff"
 	"carenode/node/store"
+	"carenode/node/survey"
 )
 
 // factIn is one fact in a request.
@@ -445,6 +448,14 @@ func (s *Server) ownedCollection(coll string) error {
 	}
 	if s.opts.Staff != nil {
 		owned[staff.Collection] = "/api/v1/staff"
+	}
+	if s.opts.Outbox != nil {
+		owned[outbox.Collection] = "/api/v1/outbox"
+	}
+	if s.opts.Feedback != nil {
+		for _, c := range []string{survey.Collection, survey.CaseCollection, education.ArticleCollection, education.DeliveryCollection} {
+			owned[c] = "/api/v1/surveys, /api/v1/cases and /api/v1/education"
+		}
 	}
 	if route, ok := owned[coll]; ok {
 		return &apiError{status: http.StatusForbidden, code: CodeForbidden,
