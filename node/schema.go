@@ -1,6 +1,9 @@
 package node
 
-import "carenode/node/chart"
+import (
+	"carenode/node/booking"
+	"carenode/node/chart"
+)
 
 // Important reports whether concurrent values of a field are kept as a
 // conflict for a person to review rather than shown newest-wins: the store
@@ -19,11 +22,8 @@ func Important(collection, field string) bool {
 		case "result", "outcome", "answers":
 			return true
 		}
-	case "appointments":
-		switch field {
-		case "slot", "start", "doctor", "status":
-			return true
-		}
+	case booking.CollAppointments:
+		return booking.Important(field)
 	}
 	return false
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"carenode/crdt"
+	"carenode/node/booking"
 	"carenode/node/chart"
 	"carenode/node/education"
 	"carenode/node/outbox"
@@ -451,6 +452,11 @@ func (s *Server) ownedCollection(coll string) error {
 	}
 	if s.opts.Outbox != nil {
 		owned[outbox.Collection] = "/api/v1/outbox"
+	}
+	if s.opts.Booking != nil {
+		for _, c := range booking.Collections() {
+			owned[c] = "/api/v1/appointments, /api/v1/schedules and /api/v1/departments"
+		}
 	}
 	if s.opts.Feedback != nil {
 		for _, c := range []string{survey.Collection, survey.CaseCollection, education.ArticleCollection, education.DeliveryCollection} {
