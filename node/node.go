@@ -19,6 +19,8 @@ import (
 	"carenode/node/identity"
 	"carenode/node/metrics"
 	"carenode/node/nodeconf"
+	"carenode/node/outbox"
+	"carenode/node/readings"
 	"carenode/node/staff"
 	"carenode/node/store"
 	"carenode/node/vault"
@@ -44,6 +46,15 @@ type Config struct {
 	// FastHashes makes password hashing and key wrapping cheap: for tests
 	// only, never for a node with real patients.
 	FastHashes bool
+	// Location is the clinic's time zone (ages, quiet hours, report
+	// months); nil means each service's default, China Standard Time.
+	Location *time.Location
+	// Outbox configures the SMS outbox; zero means outbox.DefaultConfig.
+	Outbox outbox.Config
+	// SMSSender, when set, sends the outbox's messages (a GSM modem opened
+	// by the caller, since node does not import devices); otherwise the
+	// sender Outbox.Sender names, if any.
+	SMSSender outbox.Sender
 }
 
 // Node is an open node.
@@ -58,6 +69,10 @@ type Node struct {
 	api     *api.Server
 	log     *slog.Logger
 	follow  *follower
+	// Readings stores what vital-signs devices send (devices.go).
+	Readings *readings.Service
+	devices  devicesState
+	careServices
 }
 
 // Open opens the node in cfg.Dir: identity, config and store.
@@ -98,7 +113,21 @@ func Open(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, id: cfg.Identity, Store: s, Metrics: m, log: cfg.Logger.With("node", string(cfg.Identity.ID))}
 	n.Charts = chart.New(chart.Config{Records: s, Node: string(cfg.Identity.ID), Now: cfg.Now, Logger: cfg.Logger,
 		NurseLaptop: cfg.File.Node.Role == nodeconf.RoleNurse})
-	scfg := staff.Config{Records: s, OnUnlock: n.Charts.Unlock, Logger: cfg.Logger}
+	if err := n.openReadings(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := n.openCare(cfg); err != nil {
+		s.Close()
+		return nil, err
+	}
+	scfg := staff.Config{Records: s, Logger: cfg.Logger, OnUnlock: func(sl *vault.Sealer) error {
+		if err := n.Charts.Unlock(sl); err != nil {
+			return err
+		}
+		n.unlockReadingsFrom(n.Staff.DropBox)
+		return n.unlockCare(sl)
+	}}
 	if cfg.FastHashes {
 		scfg.Hash, scfg.Vault.Argon2 = auth.TestParams(), vault.TestArgon2Params()
 	}
@@ -124,6 +153,10 @@ func Open(cfg Config) (*Node, error) {
 	n.api = api.New(api.Options{
 		Staff:        n.Staff,
 		Patients:     n.Charts,
+		Outbox:       n.Outbox,
+		Booking:      n.Bookings,
+		Feedback:     api.NewFeedback(n.Surveys, n.Education),
+		Readings:     n.Readings,
 		ControlToken: n.control,
 		Records:      s,
 		Info: api.Info{Node: string(cfg.Identity.ID), Name: cfg.File.Node.Name, Role: string(cfg.File.Node.Role),
@@ -166,6 +199,9 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	defer os.Remove(RuntimePath(n.cfg.Dir))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	careCtx, stopCare := context.WithCancel(ctx)
+	defer stopCare()
+	n.runCare(careCtx)
 	n.log.Info("serving", "addr", rt.Addr, "name", n.cfg.File.Node.Name, "role", n.cfg.File.Node.Role)
 	var serveErr error
 	select {
@@ -190,11 +226,12 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close commits queued writes and closes the store.
 func (n *Node) Close() error {
+	devErr := n.stopDevices()
 	n.follow.close()
 	if err := n.Store.Close(); err != nil {
-		return fmt.Errorf("close store: %w", err)
+		return errors.Join(devErr, fmt.Errorf("close store: %w", err))
 	}
-	return nil
+	return devErr
 }
 
 func writeRuntime(dir string, rt Runtime) error {

@@ -3,6 +3,7 @@ package node
 import (
 	"carenode/node/booking"
 	"carenode/node/chart"
+	"carenode/node/readings"
 )
 
 // Important reports whether concurrent values of a field are kept as a
@@ -22,6 +23,8 @@ func Important(collection, field string) bool {
 		case "result", "outcome", "answers":
 			return true
 		}
+	case readings.Collection:
+		return readings.Important(field)
 	case booking.CollAppointments:
 		return booking.Important(field)
 	}

@@ -691,3 +691,8 @@ func (d *Directory) allow(keys []string) error {
 	}
 	return nil
 }
+
+// DropBox returns the drop box of the unlocked data key, to which
+// node/readings seals device messages that may arrive while the node is
+// locked, or vault.ErrLocked.
+func (d *Directory) DropBox() (*vault.DropBox, error) { return d.keys.Load().DropBox() }
