@@ -155,6 +155,7 @@ func Open(cfg Config) (*Node, error) {
 		Patients:     n.Charts,
 		Outbox:       n.Outbox,
 		Booking:      n.Bookings,
+		Followup:     n.Plans,
 		Feedback:     api.NewFeedback(n.Surveys, n.Education),
 		Readings:     n.Readings,
 		ControlToken: n.control,

@@ -10,6 +10,7 @@ import (
 	"carenode/node/chart"
 	"carenode/node/education"
 	"carenode/node/outbox"
+	"carenode/node/plans"
 	"carenode/node/survey"
 	"carenode/node/vault"
 )
@@ -21,6 +22,7 @@ type careServices struct {
 	Surveys   *survey.Service
 	Education *education.Service
 	Bookings  *booking.Service
+	Plans     *plans.Service
 }
 
 // contacts gives the outbox a patient's phone from the chart service,
@@ -75,6 +77,14 @@ func (n *Node) openCare(cfg Config) error {
 	if n.Bookings, err = booking.New(bcfg); err != nil {
 		return fmt.Errorf("open appointments: %w", err)
 	}
+	pcfg := plans.DefaultConfig(n.Store)
+	pcfg.Now, pcfg.Logger, pcfg.Queue = cfg.Now, cfg.Logger, n.Outbox
+	if loc != nil {
+		pcfg.Location = loc
+	}
+	if n.Plans, err = plans.Open(pcfg); err != nil {
+		return fmt.Errorf("open follow-up plans: %w", err)
+	}
 	svCfg := survey.DefaultConfig(n.Store)
 	svCfg.Now, svCfg.Logger, svCfg.Queue = cfg.Now, cfg.Logger, n.Outbox
 	if loc != nil {
@@ -104,6 +114,7 @@ func (n *Node) unlockCare(sl *vault.Sealer) error {
 // runCare runs the care services' background loops until ctx ends.
 func (n *Node) runCare(ctx context.Context) {
 	go n.Bookings.Run(ctx, 10*time.Minute)
+	go n.Plans.Run(ctx, time.Hour)
 	go func() {
 		if err := n.Outbox.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			n.log.Error("outbox sender stopped", "err", err)
@@ -118,5 +129,8 @@ func (n *Node) closeCare() {
 	}
 	if n.Bookings != nil {
 		n.Bookings.Close()
+	}
+	if n.Plans != nil {
+		n.Plans.Close()
 	}
 }

@@ -33,9 +33,11 @@ const (
 // controlAllowed are what the node's local control token may do: it proves
 // access to the data directory (it is in serve.json, readable by the node's
 // owner only), which already gives the database file, so it may add accounts,
-// read status and take backups, but never read a chart.
+// read status, take backups and read follow-up work lists (task records are
+// not sealed: `carenode worklist` reads the same from the file when the node
+// is stopped), but never read a chart.
 func controlAllowed(p auth.Permission) bool {
-	return p == signedIn || p == auth.PermUsersManage || p == auth.PermBackup
+	return p == signedIn || p == auth.PermUsersManage || p == auth.PermBackup || p == auth.PermFollowupRead
 }
 
 // ControlActor is the actor of requests made with the control token: the

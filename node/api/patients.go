@@ -264,6 +264,7 @@ func (s *Server) addDiagnosis(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.diagnosed(r.Context(), actor(r), p.ID, in.Code) // follow-up plans (followup.go)
 	showPatient(w, http.StatusCreated, struct {
 		chart.Patient
 		Warnings []care.Problem `json:"warnings,omitempty"`
