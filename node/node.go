@@ -159,6 +159,7 @@ func Open(cfg Config) (*Node, error) {
 		Feedback:     api.NewFeedback(n.Surveys, n.Education),
 		Readings:     n.Readings,
 		ControlToken: n.control,
+		Now:          cfg.Now,
 		Records:      s,
 		Info: api.Info{Node: string(cfg.Identity.ID), Name: cfg.File.Node.Name, Role: string(cfg.File.Node.Role),
 			Version: cfg.Version},
