@@ -112,7 +112,13 @@ func Open(cfg Config) (*Node, error) {
 	m.SetLogLength(s.LogLen())
 	n := &Node{cfg: cfg, id: cfg.Identity, Store: s, Metrics: m, log: cfg.Logger.With("node", string(cfg.Identity.ID))}
 	n.Charts = chart.New(chart.Config{Records: s, Node: string(cfg.Identity.ID), Now: cfg.Now, Logger: cfg.Logger,
-		NurseLaptop: cfg.File.Node.Role == nodeconf.RoleNurse})
+		NurseLaptop: cfg.File.Node.Role == nodeconf.RoleNurse, Location: cfg.Location,
+		MissedAppointments: func(patient string) ([]string, error) {
+			if n.Bookings == nil {
+				return nil, nil
+			}
+			return n.Bookings.MissedAppointments(patient)
+		}})
 	if err := n.openReadings(); err != nil {
 		s.Close()
 		return nil, err

@@ -48,6 +48,10 @@ type Config struct {
 	// NurseLaptop restricts nurses to the patients assigned to them: set on
 	// a node whose role is nurse.
 	NurseLaptop bool
+	// MissedAppointments, when set, returns the dates (YYYY-MM-DD) of the
+	// appointments a patient missed, for the auto-tag rules (node/booking
+	// keeps appointments; the chart does not).
+	MissedAppointments func(patient string) ([]string, error)
 	// Now reads the wall clock; Location is the clinic's time zone, which
 	// decides "today" for ages and birth dates. Nil means time.Now and
 	// time.Local.

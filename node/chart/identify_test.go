@@ -86,3 +86,52 @@ func TestIdentify(t *testing.T) {
 		t.Errorf("Contact on a locked node: %v, want ErrLocked", err)
 	}
 }
+
+// TestMissedAppointmentsTag checks that the appointments a patient missed,
+// which the chart learns from its MissedAppointments hook, feed the
+// often-missed auto tag (two within 90 days), and that a failing hook
+// leaves the chart readable without the tag.
+func TestMissedAppointmentsTag(t *testing.T) {
+	missed := map[string][]string{}
+	fail := false
+	n := newNode(t, "clinic1", newSealer(t), chart.Config{MissedAppointments: func(id string) ([]string, error) {
+		if fail {
+			return nil, errors.New("appointments unreadable")
+		}
+		return missed[id], nil
+	}})
+	ctx := context.Background()
+	p := register(t, n.svc, care.PatientInput{Name: "赵六", Sex: "female", BirthDate: "1990-02-02"})
+	hasTag := func() bool {
+		t.Helper()
+		got, err := n.svc.Get(ctx, desk, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range got.Tags {
+			if tg.Tag == "often-missed" && tg.Auto {
+				return true
+			}
+		}
+		return false
+	}
+	for _, tc := range []struct {
+		dates []string
+		want  bool
+	}{
+		{nil, false},
+		{[]string{"2026-02-20"}, false},
+		{[]string{"2026-02-20", "2026-01-10"}, true},
+		{[]string{"2026-02-20", "2025-10-01"}, false}, // one of them more than 90 days before testToday
+	} {
+		missed[p.ID] = tc.dates
+		if got := hasTag(); got != tc.want {
+			t.Errorf("missed %v: often-missed tag %v, want %v", tc.dates, got, tc.want)
+		}
+	}
+	missed[p.ID] = []string{"2026-02-20", "2026-01-10"}
+	fail = true
+	if hasTag() {
+		t.Error("tag shown although the appointments could not be read")
+	}
+}

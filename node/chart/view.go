@@ -194,6 +194,14 @@ func (s *Service) tags(p Patient, manual []string, today time.Time) []Tag {
 	for _, d := range p.Diagnoses {
 		facts.Diagnoses = append(facts.Diagnoses, d.Code)
 	}
+	if s.cfg.MissedAppointments != nil {
+		missed, err := s.cfg.MissedAppointments(p.ID)
+		if err != nil {
+			// A tag is a hint for the desk: show the chart without it.
+			s.log.Warn("missed appointments for the auto tags", "patient", p.ID, "err", err)
+		}
+		facts.MissedAppointments = missed
+	}
 	out := []Tag{}
 	zh := map[string]string{}
 	for _, r := range s.rules {
