@@ -12,19 +12,29 @@ import (
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
+	boltstore "github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"carenode/devices"
 )
 
-// Accounts knows the devices allowed to connect. The node implements it.
+// Accounts knows the devices allowed to connect. Book implements it over
+// the node's store.
 //
 // Authenticate is called from the connecting client's goroutine, for
 // several clients at once; it must not block for long (the client waits
 // for its CONNACK).
 type Accounts interface {
 	Authenticate(deviceID string, password []byte) bool
+}
+
+// JoinRecorder keeps the devices asking to join. Book implements it over
+// the node's store. Refused is told of every CONNECT refused for an
+// unknown device or a wrong password whose user name passes
+// CheckDeviceID; it is called like Authenticate and must not block long.
+type JoinRecorder interface {
+	Refused(a Attempt)
 }
 
 // Config configures a Broker. Start from DefaultConfig.
@@ -35,7 +45,17 @@ type Config struct {
 	NodeID string
 	// StoreTimeout bounds one Sink.Store.
 	StoreTimeout time.Duration
-	// MaxPending bounds the "asking to join" list; the oldest go first.
+	// SessionFile, when set, keeps the sessions of devices that connect
+	// with clean session off (their subscriptions and messages in flight
+	// to them) in that file, so they outlive a restart of the node. It is
+	// a bbolt file of mochi's own, beside the node's store, not in it.
+	SessionFile string
+	// Joins, when set, records refused devices (a Book, so that they
+	// outlive a restart and reach other nodes). The broker also keeps the
+	// last MaxPending of them in memory, for Pending.
+	Joins JoinRecorder
+	// MaxPending bounds the in-memory "asking to join" list; the oldest
+	// go first.
 	MaxPending int
 	// Now is the node's clock; nil means time.Now.
 	Now func() time.Time
@@ -53,14 +73,12 @@ func Topic(nodeID, deviceID string) string {
 	return "carenode/" + nodeID + "/devices/" + deviceID + "/readings"
 }
 
-// JoinRequest is a device that tried to connect without a known account.
-type JoinRequest struct {
-	DeviceID string // the MQTT username it gave
-	ClientID string
-	Remote   string
-	Attempts int
-	First    time.Time
-	Last     time.Time
+// CommandTopic returns the one topic device deviceID may subscribe to. It
+// is reserved for messages from the node to the device; the node sends
+// none yet, but a device that subscribes keeps its subscription across
+// restarts when Config.SessionFile is set.
+func CommandTopic(nodeID, deviceID string) string {
+	return "carenode/" + nodeID + "/devices/" + deviceID + "/commands"
 }
 
 // Stats counts what the broker did with publishes.
@@ -109,10 +127,17 @@ func New(cfg Config, accounts Accounts, sink devices.Sink) (*Broker, error) {
 	caps := mochi.NewDefaultServerCapabilities()
 	caps.MaximumQos = 1 // QoS 2 adds nothing here: a resent reading is deduplicated on store
 	caps.RetainAvailable = 0
-	srv := mochi.New(&mochi.Options{Capabilities: caps, Logger: log, InlineClient: false})
+	// $SYS topics are not offered (no one may subscribe to them); a long
+	// interval keeps the session file from being written every second.
+	srv := mochi.New(&mochi.Options{Capabilities: caps, Logger: log, InlineClient: false, SysTopicResendInterval: 3600})
 	b := &Broker{cfg: cfg, server: srv, log: log, pending: map[string]*JoinRequest{}}
 	if err := srv.AddHook(&hook{b: b, accounts: accounts, sink: sink}, nil); err != nil {
 		return nil, fmt.Errorf("add MQTT hook: %w", err)
+	}
+	if cfg.SessionFile != "" {
+		if err := srv.AddHook(sessionStore{new(boltstore.Hook)}, &boltstore.Options{Path: cfg.SessionFile}); err != nil {
+			return nil, fmt.Errorf("open MQTT session file %s: %w", cfg.SessionFile, err)
+		}
 	}
 	b.listener = listeners.NewTCP(listeners.Config{ID: "devices", Address: cfg.Addr})
 	return b, nil
@@ -140,7 +165,8 @@ func (b *Broker) Stats() Stats {
 	return Stats{b.stored.Load(), b.unreadable.Load(), b.failed.Load(), b.refused.Load()}
 }
 
-// Pending returns the devices asking to join, oldest first.
+// Pending returns the devices refused since the broker started, oldest
+// first (Book.Pending lists those recorded in the store, across restarts).
 func (b *Broker) Pending() []JoinRequest {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -152,7 +178,8 @@ func (b *Broker) Pending() []JoinRequest {
 	return out
 }
 
-// Forget removes deviceID from the pending list (approved or dismissed).
+// Forget removes deviceID from the in-memory pending list (approved or
+// dismissed).
 func (b *Broker) Forget(deviceID string) {
 	b.mu.Lock()
 	delete(b.pending, deviceID)
@@ -174,7 +201,7 @@ func (b *Broker) asked(deviceID, clientID, remote string) {
 			}
 			delete(b.pending, oldest)
 		}
-		r = &JoinRequest{DeviceID: deviceID, First: now}
+		r = &JoinRequest{DeviceID: deviceID, First: now, State: JoinAsking}
 		b.pending[deviceID] = r
 	}
 	r.ClientID, r.Remote, r.Last = clientID, remote, now
@@ -198,19 +225,27 @@ func (h *hook) Provides(b byte) bool {
 
 func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	user := string(pk.Connect.Username)
-	if user != "" && !strings.ContainsAny(user, "/+#") && h.accounts.Authenticate(user, pk.Connect.Password) {
+	if CheckDeviceID(user) == nil && h.accounts.Authenticate(user, pk.Connect.Password) {
 		return true
 	}
 	h.b.refused.Add(1)
-	if user != "" {
+	if CheckDeviceID(user) == nil {
 		h.b.asked(user, pk.Connect.ClientIdentifier, cl.Net.Remote)
+		if h.b.cfg.Joins != nil {
+			h.b.cfg.Joins.Refused(Attempt{DeviceID: user, ClientID: pk.Connect.ClientIdentifier, Remote: cl.Net.Remote,
+				Password: pk.Connect.Password})
+		}
 	}
 	h.b.log.Warn("MQTT device refused: unknown account", "device", user, "remote", cl.Net.Remote)
 	return false
 }
 
 func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
-	return write && topic == Topic(h.b.cfg.NodeID, string(cl.Properties.Username))
+	device := string(cl.Properties.Username)
+	if write {
+		return topic == Topic(h.b.cfg.NodeID, device)
+	}
+	return topic == CommandTopic(h.b.cfg.NodeID, device)
 }
 
 func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,18 +54,35 @@ func (s *memSink) all() []devices.Batch {
 	return append([]devices.Batch(nil), s.batches...)
 }
 
-type accounts map[string]string
+// Passwords of the accounts startBroker creates.
+const (
+	thermoPW = "s3cret-thermo"
+	glucoPW  = "gluco-pw-1"
+)
 
-func (a accounts) Authenticate(id string, password []byte) bool {
-	p, ok := a[id]
-	return ok && p == string(password)
-}
-
+// startBroker starts a broker on a free loopback port whose Book, on a
+// real store, knows thermo-1 and gluco-1.
 func startBroker(t *testing.T, sink devices.Sink) *Broker {
 	t.Helper()
+	b, _ := startBrokerBook(t, sink, "")
+	return b
+}
+
+func startBrokerBook(t *testing.T, sink devices.Sink, sessionFile string) (*Broker, *Book) {
+	t.Helper()
+	book := openBook(t, openStore(t, filepath.Join(t.TempDir(), "node.db"), "nodeA"))
+	ctx := context.Background()
+	if err := book.Approve(ctx, "thermo-1", thermoPW, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := book.Approve(ctx, "gluco-1", glucoPW, "admin"); err != nil {
+		t.Fatal(err)
+	}
 	cfg := DefaultConfig("127.0.0.1:0", "node1")
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	b, err := New(cfg, accounts{"thermo-1": "s3cret", "gluco-1": "pw"}, sink)
+	cfg.SessionFile = sessionFile
+	cfg.Joins = book
+	b, err := New(cfg, book, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +90,7 @@ func startBroker(t *testing.T, sink devices.Sink) *Broker {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return b
+	return b, book
 }
 
 // client is a bare MQTT 3.1.1 client, enough to see exactly which packets
@@ -156,7 +174,7 @@ const thermoJSON = `{"id":"m-1","time":"2026-03-01T10:15:02+08:00","readings":[{
 func TestPubackOnlyAfterStore(t *testing.T) {
 	sink := &memSink{block: make(chan struct{})}
 	b := startBroker(t, sink)
-	c, code := dial(t, b.Addr(), "thermo-1", "s3cret", false)
+	c, code := dial(t, b.Addr(), "thermo-1", thermoPW, false)
 	if code != 0 {
 		t.Fatalf("CONNACK code %d", code)
 	}
@@ -191,7 +209,7 @@ func TestNoPubackWhenStoreFails(t *testing.T) {
 	sink := &memSink{}
 	sink.fail.Store(true)
 	b := startBroker(t, sink)
-	c, _ := dial(t, b.Addr(), "thermo-1", "s3cret", false)
+	c, _ := dial(t, b.Addr(), "thermo-1", thermoPW, false)
 	c.publish(Topic("node1", "thermo-1"), 1, false, []byte(thermoJSON))
 	for {
 		typ, _, err := c.read(5 * time.Second)
@@ -207,7 +225,7 @@ func TestNoPubackWhenStoreFails(t *testing.T) {
 	}
 	// The device reconnects and resends; now it is stored and acknowledged.
 	sink.fail.Store(false)
-	c, code := dial(t, b.Addr(), "thermo-1", "s3cret", false)
+	c, code := dial(t, b.Addr(), "thermo-1", thermoPW, false)
 	if code != 0 {
 		t.Fatalf("CONNACK code %d", code)
 	}
@@ -222,29 +240,50 @@ func TestNoPubackWhenStoreFails(t *testing.T) {
 }
 
 func TestUnknownDeviceAsksToJoin(t *testing.T) {
-	b := startBroker(t, &memSink{})
-	for _, pass := range []string{"guess", "guess2"} {
-		if _, code := dial(t, b.Addr(), "scale-9", pass, false); code == 0 {
+	b, book := startBrokerBook(t, &memSink{}, "")
+	for range 2 {
+		if _, code := dial(t, b.Addr(), "scale-9", "scale-9-secret", false); code == 0 {
 			t.Fatal("unknown device accepted")
 		}
 	}
-	if _, code := dial(t, b.Addr(), "thermo-1", "wrong", false); code == 0 {
+	if _, code := dial(t, b.Addr(), "thermo-1", "wrong-password", false); code == 0 {
 		t.Fatal("wrong password accepted")
 	}
-	p := b.Pending()
-	if len(p) != 2 || p[0].DeviceID != "scale-9" || p[0].Attempts != 2 || p[1].DeviceID != "thermo-1" {
+	if _, code := dial(t, b.Addr(), "bad/name", "whatever-pw", false); code == 0 {
+		t.Fatal("device id with a topic separator accepted")
+	}
+	p, err := book.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// scale-9's second try comes within RecordEvery with nothing new: it
+	// is counted in memory, not written yet.
+	if len(p) != 2 || p[0].DeviceID != "scale-9" || p[0].Attempts != 1 || !p[0].Adoptable || p[0].ClientID != "scale-9-client" ||
+		!strings.HasPrefix(p[0].Remote, "127.0.0.1:") || p[1].DeviceID != "thermo-1" {
 		t.Fatalf("pending %+v", p)
 	}
-	b.Forget("scale-9")
-	if p := b.Pending(); len(p) != 1 {
-		t.Fatalf("after Forget: %+v", p)
+	if mem := b.Pending(); len(mem) != 2 || mem[0].DeviceID != "scale-9" || mem[0].Attempts != 2 {
+		t.Errorf("in-memory pending %+v", mem)
+	}
+	if st := b.Stats(); st.Refused != 4 {
+		t.Errorf("stats %+v", st)
+	}
+	// Approving adopts the password the device offered: its next try works.
+	if err := book.Approve(context.Background(), "scale-9", "", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := dial(t, b.Addr(), "scale-9", "scale-9-secret", false); code != 0 {
+		t.Fatalf("approved device refused: CONNACK code %d", code)
+	}
+	if p, _ := book.Pending(); len(p) != 1 || p[0].DeviceID != "thermo-1" {
+		t.Fatalf("after Approve: %+v", p)
 	}
 }
 
 func TestOtherDevicesTopicRefused(t *testing.T) {
 	sink := &memSink{}
 	b := startBroker(t, sink)
-	c, _ := dial(t, b.Addr(), "thermo-1", "s3cret", false)
+	c, _ := dial(t, b.Addr(), "thermo-1", thermoPW, false)
 	c.publish(Topic("node1", "gluco-1"), 3, false, []byte(thermoJSON))
 	for {
 		typ, _, err := c.read(5 * time.Second)
@@ -263,7 +302,7 @@ func TestOtherDevicesTopicRefused(t *testing.T) {
 func TestHL7AndUnreadablePayloads(t *testing.T) {
 	sink := &memSink{}
 	b := startBroker(t, sink)
-	c, _ := dial(t, b.Addr(), "gluco-1", "pw", false)
+	c, _ := dial(t, b.Addr(), "gluco-1", glucoPW, false)
 	msg, err := os.ReadFile("../hl7/testdata/valid-thermometer-continua-wan.hl7v2")
 	if err != nil {
 		t.Fatal(err)
@@ -295,4 +334,108 @@ func TestDecodeJSON(t *testing.T) {
 			t.Errorf("%s: %v %+v", bad, err, bt)
 		}
 	}
+}
+
+// subscribe sends a SUBSCRIBE for filter at QoS 1 and returns the SUBACK's
+// return code.
+func (c *client) subscribe(id uint16, filter string) byte {
+	c.t.Helper()
+	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, ProtocolVersion: 4, PacketID: id,
+		Filters: packets.Subscriptions{{Filter: filter, Qos: 1}}}
+	var buf bytes.Buffer
+	if err := pk.SubscribeEncode(&buf); err != nil {
+		c.t.Fatal(err)
+	}
+	c.write(buf.Bytes())
+	typ, body, err := c.read(5 * time.Second)
+	if err != nil || typ != packets.Suback || len(body) != 3 {
+		c.t.Fatalf("SUBACK: type %d body %v err %v", typ, body, err)
+	}
+	return body[2]
+}
+
+// TestSessionsSurviveRestart: a device with clean session off finds its
+// session, and its subscription, after the node restarts with the same
+// session file; readings it sends on that session are stored.
+func TestSessionsSurviveRestart(t *testing.T) {
+	sessions := filepath.Join(t.TempDir(), "mqtt-sessions.db")
+	book := openBook(t, openStore(t, filepath.Join(t.TempDir(), "node.db"), "nodeA"))
+	if err := book.Approve(context.Background(), "thermo-1", thermoPW, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	sink := &memSink{}
+	start := func(addr string) *Broker {
+		cfg := DefaultConfig(addr, "node1")
+		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.SessionFile = sessions
+		b, err := New(cfg, book, sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	b := start("127.0.0.1:0")
+	addr := b.Addr()
+	c, code := dial(t, addr, "thermo-1", thermoPW, false)
+	if code != 0 {
+		t.Fatalf("CONNACK code %d", code)
+	}
+	if rc := c.subscribe(1, CommandTopic("node1", "thermo-1")); rc != 1 {
+		t.Fatalf("subscribe to own command topic: return code %#x", rc)
+	}
+	if rc := c.subscribe(2, CommandTopic("node1", "gluco-1")); rc < 0x80 {
+		t.Fatalf("subscribe to another device's topic granted: %#x", rc)
+	}
+	c.c.Close()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b = start(addr)
+	t.Cleanup(func() { b.Close() })
+	c, present := dialPresent(t, addr, "thermo-1", thermoPW)
+	if !present {
+		t.Fatal("session not present after restart")
+	}
+	cl, ok := b.server.Clients.Get("thermo-1-client")
+	if !ok {
+		t.Fatal("client not known after restart")
+	}
+	subs := cl.State.Subscriptions.GetAll()
+	if _, ok := subs[CommandTopic("node1", "thermo-1")]; !ok || len(subs) != 1 {
+		t.Fatalf("subscriptions after restart: %v", subs)
+	}
+	c.publish(Topic("node1", "thermo-1"), 9, false, []byte(thermoJSON))
+	c.puback(9)
+	if n := len(sink.all()); n != 1 {
+		t.Fatalf("%d stored", n)
+	}
+}
+
+// dialPresent connects with clean session off and reports the CONNACK's
+// session-present flag.
+func dialPresent(t *testing.T, addr, user, pass string) (*client, bool) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cl := &client{t, c, bufio.NewReader(c)}
+	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: 4,
+		Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), Clean: false, ClientIdentifier: user + "-client",
+			Keepalive: 60, Username: []byte(user), UsernameFlag: true, Password: []byte(pass), PasswordFlag: true}}
+	var buf bytes.Buffer
+	if err := pk.ConnectEncode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	cl.write(buf.Bytes())
+	typ, body, err := cl.read(5 * time.Second)
+	if err != nil || typ != packets.Connack || len(body) < 2 || body[1] != 0 {
+		t.Fatalf("CONNACK: type %d body %v err %v", typ, body, err)
+	}
+	return cl, body[0]&1 == 1
 }

@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"carenode/devices"
 	"carenode/devices/hl7"
 	"carenode/devices/vitals"
 )
+
+// MaxMessageID bounds Document.ID, as reading.schema.json does.
+const MaxMessageID = 64
 
 // Document is the JSON payload a device publishes (reading.schema.json).
 type Document struct {
@@ -50,8 +54,13 @@ func Decode(payload []byte, deviceID string) (devices.Batch, error) {
 	if err := dec.Decode(&d); err != nil {
 		return unreadable(raw, deviceID, "json", fmt.Errorf("%v: %w", err, ErrPayload))
 	}
-	if d.ID == "" {
+	switch {
+	case d.ID == "":
 		return unreadable(raw, deviceID, "json", fmt.Errorf(`no "id": %w`, ErrPayload))
+	case utf8.RuneCountInString(d.ID) > MaxMessageID:
+		return unreadable(raw, deviceID, "json", fmt.Errorf(`"id" longer than %d characters: %w`, MaxMessageID, ErrPayload))
+	case d.Readings == nil:
+		return unreadable(raw, deviceID, "json", fmt.Errorf(`no "readings" list: %w`, ErrPayload))
 	}
 	b := devices.Batch{DeviceID: deviceID, Format: "json", ControlID: d.ID, Raw: raw, DeviceClock: d.Time}
 	var when time.Time

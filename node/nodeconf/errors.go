@@ -29,8 +29,20 @@ type ValueError struct {
 	// Allowed says what the value must be, as a phrase that follows the
 	// key and value, such as `must be a positive duration, like "30s"`.
 	Allowed string
+	// AllowedZh is Allowed in Simplified Chinese, when there is one.
+	AllowedZh string
 	// Err is the underlying cause, if any.
 	Err error
+}
+
+// Message returns the problem for a person reading lang ("zh" or "en", as
+// care.Lang returns): in Chinese when there is a Chinese sentence and lang
+// is "zh", in English otherwise.
+func (e *ValueError) Message(lang string) string {
+	if lang == "zh" && e.AllowedZh != "" {
+		return fmt.Sprintf("%s = %s：%s", e.Key, e.Value, e.AllowedZh)
+	}
+	return e.Error()
 }
 
 func (e *ValueError) Error() string {

@@ -32,6 +32,10 @@ type File struct {
 	HTTP  HTTPSection  `toml:"http"`
 	Store StoreSection `toml:"store"`
 	Log   LogSection   `toml:"log"`
+	// Devices is the [devices] section (devices.go).
+	Devices DevicesSection `toml:"devices"`
+	// Sync is the [sync] section (sync.go).
+	Sync SyncSection `toml:"sync"`
 }
 
 // NodeSection is the [node] section: who this node is.
@@ -90,5 +94,7 @@ func Default(name string, role Role) File {
 			Level:  LevelInfo,
 			Format: FormatAuto,
 		},
+		Devices: defaultDevices(),
+		Sync:    defaultSync(),
 	}
 }

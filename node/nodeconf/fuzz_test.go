@@ -1,6 +1,7 @@
 package nodeconf
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -21,7 +22,7 @@ func FuzzParse(f *testing.F) {
 		const path = "fuzz.toml"
 		got, err := parse(path, data)
 		if err != nil {
-			if got != (File{}) {
+			if !reflect.DeepEqual(got, File{}) {
 				t.Fatalf("parse returned %+v with error %v", got, err)
 			}
 			for _, ve := range valueErrors(err) {
@@ -38,7 +39,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("rendered file does not load: %v\n%s", err, Render(got))
 		}
-		if again != got {
+		if !reflect.DeepEqual(again, got) {
 			t.Fatalf("Render changed the file:\n got %+v\nwant %+v", again, got)
 		}
 	})

@@ -42,6 +42,7 @@ func parse(path string, data []byte) (File, error) {
 	if err := dec.Decode(&f); err != nil {
 		return File{}, decodeError(path, data, err)
 	}
+	f.Devices.fillSerialDefaults()
 	if err := f.Validate(); err != nil {
 		return File{}, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -184,6 +185,8 @@ func expectation(key []string) string {
 		return "must be a whole number, without quotes"
 	case t.Kind() == reflect.Struct:
 		return fmt.Sprintf("must be a section, started by [%s] on a line of its own", strings.Join(key, "."))
+	case t.Kind() == reflect.Slice:
+		return "must be a list of { } tables, like [{ key = value }, { key = value }]"
 	}
 	return ""
 }
@@ -195,6 +198,9 @@ func knownKeysHint(key []string) string {
 	// Walk down to the table holding the unknown key.
 	for _, part := range key[:len(key)-1] {
 		field, ok := fieldByTag(t, part)
+		if ok && field.Type.Kind() == reflect.Slice {
+			field.Type = field.Type.Elem() // a key inside one of a list's tables
+		}
 		if !ok || field.Type.Kind() != reflect.Struct {
 			return ""
 		}

@@ -62,6 +62,81 @@ level = {{q .F.Log.Level}}
 # "text" or "json"; "auto" writes text on a terminal and JSON otherwise.
 # Default: {{q .D.Log.Format}}.
 format = {{q .F.Log.Format}}
+
+[sync]
+# How this node exchanges changes with the other nodes of its network.
+# The serve command's --sync-* and --discovery-* flags override these.
+
+# Address and port of the mutual-TLS listener for peers and enrolment, as
+# "host:port"; "" means the role's default: hubs and clinic desks listen
+# on "0.0.0.0:7443", kiosks and nurse laptops not at all. Default: {{q .D.Sync.Listen}}.
+listen = {{q .F.Sync.Listen}}
+
+# Wait between scheduled syncs with the hub and the peers found on the
+# LAN; "0s" turns scheduled syncs off. Default: {{q .D.Sync.Interval}}.
+interval = {{q .F.Sync.Interval}}
+
+# How soon after a local write the node syncs with its peers (writes made
+# meanwhile go along); "0s" waits for the schedule. Default: {{q .D.Sync.Debounce}}.
+debounce = {{q .F.Sync.Debounce}}
+
+# LAN discovery (unicast only): the address and port to gossip on, like
+# "0.0.0.0:7946"; "" turns discovery off. Default: {{q .D.Sync.DiscoveryBind}}.
+discovery_bind = {{q .F.Sync.DiscoveryBind}}
+
+# Seeds to join first, "host:port" separated by commas, like
+# "192.168.1.10:7946" (typically the clinic desk); "" waits to be joined.
+# Default: {{q .D.Sync.DiscoveryJoin}}.
+discovery_join = {{q .F.Sync.DiscoveryJoin}}
+
+# Host announced in this node's sync URL; needed when listen is on every
+# address (0.0.0.0). Default: {{q .D.Sync.DiscoveryAdvertise}}.
+discovery_advertise = {{q .F.Sync.DiscoveryAdvertise}}
+
+[devices]
+# Vital-signs devices: monitors on serial ports, HL7 over the network and
+# MQTT. Readings are kept even when no patient is attached; staff attach
+# them from the review queue.
+
+# Address and port of the HL7 v2 (MLLP) listener for monitors and
+# gateways that send over the network, as "host:port", or "off".
+# Default: {{q .D.Devices.MLLPListen}}.
+mllp_listen = {{q .F.Devices.MLLPListen}}
+
+# Address and port of this node's own MQTT broker for devices, as
+# "host:port", or "off" (it must be off when mqtt_broker is set).
+# Default: {{q .D.Devices.MQTTListen}}.
+mqtt_listen = {{q .F.Devices.MQTTListen}}
+
+# An external MQTT broker to read device readings from instead, as a URL
+# like "tcp://192.168.1.10:1883" or "tls://broker.example:8883"; "" for
+# none. Default: {{q .D.Devices.MQTTBroker}}.
+mqtt_broker = {{q .F.Devices.MQTTBroker}}
+
+# User name on the external broker; "" to connect without one.
+# Default: {{q .D.Devices.MQTTUsername}}.
+mqtt_username = {{q .F.Devices.MQTTUsername}}
+
+# File whose first line is the password of mqtt_username; a relative path
+# is relative to the node's data directory. Default: {{q .D.Devices.MQTTPasswordFile}}.
+mqtt_password_file = {{q .F.Devices.MQTTPasswordFile}}
+
+# This node's client id on the external broker; "" means "carenode-" and
+# the node's ID. Keep it unchanged, or the broker forgets the readings it
+# holds for the node. Default: {{q .D.Devices.MQTTClientID}}.
+mqtt_client_id = {{q .F.Devices.MQTTClientID}}
+
+# Devices on serial ports, one { } each: device_id (letters, digits, "_",
+# "-", "."), path (like "/dev/ttyUSB0" or "COM3"), baud (default {{.Baud}}),
+# parity ("none", "odd" or "even"; default {{q .Parity}}) and parser, one of
+# {{.Parsers}}: "hl7" is HL7 v2 in MLLP framing, the others
+# are the line formats of pulse oximeters (nonin), scales (and) and
+# blood-pressure monitors (accutorr). For example:
+#   serial = [
+#     { device_id = "spo2-desk", path = "/dev/ttyUSB0", baud = 9600, parity = "none", parser = "nonin" },
+#   ]
+# Default: [] (none).
+serial = {{serial .F.Devices.Serial}}
 `
 
 // Render returns f as a commented TOML file that Load reads back as f.
@@ -72,20 +147,30 @@ func Render(f File) []byte {
 	tmpl := template.Must(template.New("config").Funcs(template.FuncMap{
 		// fmt.Sprint uses Duration.String and the plain text of the
 		// string types.
-		"q": func(v any) string { return quote(fmt.Sprint(v)) },
+		"q":      func(v any) string { return quote(fmt.Sprint(v)) },
+		"serial": renderSerial,
 	}).Parse(fileTemplate))
 
 	roles := make([]string, 0, len(Roles()))
 	for _, r := range Roles() {
 		roles = append(roles, quote(string(r)))
 	}
+	parsers := make([]string, 0, len(SerialParsers()))
+	for _, p := range SerialParsers() {
+		parsers = append(parsers, quote(p))
+	}
 	data := struct {
-		F, D  File
-		Roles string
+		F, D           File
+		Roles, Parsers string
+		Baud           int
+		Parity         string
 	}{
-		F:     f,
-		D:     Default("", ""),
-		Roles: strings.Join(roles[:len(roles)-1], ", ") + " or " + roles[len(roles)-1],
+		F:       f,
+		D:       Default("", ""),
+		Roles:   strings.Join(roles[:len(roles)-1], ", ") + " or " + roles[len(roles)-1],
+		Parsers: strings.Join(parsers[:len(parsers)-1], ", ") + " or " + parsers[len(parsers)-1],
+		Baud:    DefaultBaud,
+		Parity:  DefaultParity,
 	}
 
 	var buf bytes.Buffer
@@ -94,6 +179,22 @@ func Render(f File) []byte {
 		panic(fmt.Sprintf("nodeconf: render: %v", err))
 	}
 	return buf.Bytes()
+}
+
+// renderSerial writes the serial ports as a TOML array of inline tables,
+// one a line.
+func renderSerial(ports []SerialPort) string {
+	if len(ports) == 0 {
+		return "[]"
+	}
+	var b strings.Builder
+	b.WriteString("[\n")
+	for _, p := range ports {
+		fmt.Fprintf(&b, "  { device_id = %s, path = %s, baud = %d, parity = %s, parser = %s },\n",
+			quote(p.DeviceID), quote(p.Path), p.Baud, quote(p.Parity), quote(p.Parser))
+	}
+	b.WriteString("]")
+	return b.String()
 }
 
 // quote returns s as a TOML basic string. strconv.Quote is not suitable:

@@ -56,6 +56,9 @@ func (f File) Validate() error {
 		add("log.format", quote(string(f.Log.Format)), "must be one of auto, text, json", nil)
 	}
 
+	errs = append(errs, f.Devices.problems()...)
+	errs = append(errs, f.Sync.problems()...)
+
 	return errors.Join(errs...)
 }
 
