@@ -1,0 +1,147 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"time"
+
+	"carenode/crdt"
+	"carenode/node/identity"
+	"carenode/sync/session"
+	"carenode/sync/trust"
+)
+
+// Link syncs with one peer again and again over one kept HTTP/2
+// connection, so that a repeated sync does not pay a TLS handshake with both
+// certificate chains (about 4.7 KB of the 5.6 KB of an idle sync on a new
+// connection, docs/BENCHMARKS.md). When the connection has gone (the
+// peer's idle timeout, a broken link) the next sync dials again.
+//
+// TLS session resumption is not used: it was measured and saves no bytes
+// here, because a Go server's session ticket carries the client's
+// certificate chain, so the resuming ClientHello and the fresh ticket the
+// server sends back cost as much as the certificates they replace.
+//
+// The peer is verified for every session, not once per connection: its
+// certificate (kept with the connection, or restored from the session
+// ticket) goes through trust.Verifier again, so a revocation that reached
+// this node in the meantime ends the link's use. Client.Sync remains the
+// one-shot form that leaves nothing open.
+type Link struct {
+	c    *Client
+	url  string
+	want identity.ID
+	tr   *http.Transport
+}
+
+// Link returns a link to the node at peerURL; want, when not empty, is the
+// node ID expected there. Close it when done.
+func (c *Client) Link(peerURL string, want identity.ID) *Link {
+	// VerifyConnection runs in every handshake; the peer a session talks
+	// to is verified again from the connection its request got.
+	tr := &http.Transport{
+		TLSClientConfig:     c.tlsConfig(want, make(chan trust.Peer, 1)),
+		ForceAttemptHTTP2:   true,
+		TLSHandshakeTimeout: 30 * time.Second,
+		IdleConnTimeout:     10 * time.Minute, // the peer's own idle timeout usually comes first
+		MaxIdleConnsPerHost: 1,
+	}
+	return &Link{c: c, url: strings.TrimRight(peerURL, "/"), want: want, tr: tr}
+}
+
+// Close closes the kept connection. The link stays usable: the next Sync
+// dials again.
+func (l *Link) Close() { l.tr.CloseIdleConnections() }
+
+// peerOf verifies the peer of the connection a request got.
+func (l *Link) peerOf(info httptrace.GotConnInfo) (trust.Peer, error) {
+	tc, ok := info.Conn.(*tls.Conn)
+	if !ok {
+		return trust.Peer{}, fmt.Errorf("sync link: connection is %T, not TLS", info.Conn)
+	}
+	p, err := l.c.verifier.Verify(tc.ConnectionState().PeerCertificates)
+	if err != nil {
+		return trust.Peer{}, err
+	}
+	if l.want != "" && p.ID != l.want {
+		return trust.Peer{}, fmt.Errorf("%w: expected node %s, got %s", session.ErrWrongPeer, l.want, p.ID)
+	}
+	return p, nil
+}
+
+type gotPeer struct {
+	p   trust.Peer
+	err error
+}
+
+// Sync runs one session with the link's peer as initiator, over the kept
+// connection when there is one.
+func (l *Link) Sync(ctx context.Context) (session.Result, trust.Peer, error) {
+	var res session.Result
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan gotPeer, 1)
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		p, err := l.peerOf(info)
+		select {
+		case got <- gotPeer{p, err}:
+		default:
+		}
+	}}
+	pr, pw := io.Pipe()
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, l.url+SessionPath, pr)
+	if err != nil {
+		return res, trust.Peer{}, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	done := make(chan roundTrip, 1)
+	go func() {
+		resp, err := l.tr.RoundTrip(req)
+		if err != nil {
+			pr.CloseWithError(err)
+		}
+		done <- roundTrip{resp, err}
+	}()
+
+	var peer trust.Peer
+	select {
+	case g := <-got:
+		if g.err != nil {
+			pr.CloseWithError(g.err)
+			return res, trust.Peer{}, fmt.Errorf("sync with %s: %w", l.url, g.err)
+		}
+		peer = g.p
+	case rt := <-done:
+		if rt.err != nil {
+			return res, trust.Peer{}, fmt.Errorf("sync with %s: %w", l.url, rt.err)
+		}
+		rt.resp.Body.Close()
+		return res, trust.Peer{}, fmt.Errorf("sync with %s: %s", l.url, rt.resp.Status)
+	case <-ctx.Done():
+		return res, trust.Peer{}, ctx.Err()
+	}
+	body := &responseBody{done: done, cancel: cancel, pr: pr}
+	res, err = l.c.cfg.Engine.InitiateWith(ctx, body, pw, crdt.NodeID(peer.ID), l.c.cfg.options(peer))
+	pw.Close()
+	if err == nil {
+		// Read the response to its end, so that the stream closes cleanly
+		// and the connection stays usable for the next session.
+		io.Copy(io.Discard, io.LimitReader(body, 1<<20))
+	}
+	body.Close()
+	if err != nil {
+		// A failed session may leave the connection in any state: start
+		// the next one afresh.
+		if !errors.Is(err, context.Canceled) {
+			l.Close()
+		}
+		return res, peer, fmt.Errorf("sync with %s (%s): %w", l.url, peer.ID, err)
+	}
+	return res, peer, nil
+}
