@@ -7,7 +7,7 @@ BIN      := bin/carenode
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: run test build cross bench lint tools clean
+.PHONY: run test build cross bench bench-sync lint tools clean
 
 ## run: start a demo node with sample patients on 127.0.0.1:7420
 run:
@@ -31,6 +31,10 @@ cross:
 ## bench: the benchmarks recorded in docs/BENCHMARKS.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./crdt/ ./node/store/
+
+## bench-sync: carenode's sync against PouchDB, side by side (needs node and npm; about 30 minutes; not part of test)
+bench-sync:
+	./scripts/bench-sync.sh
 
 ## lint: gofmt and go vet must be clean
 lint:
