@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"carenode/node/api"
 	"carenode/node/readings"
 	"carenode/node/vault"
 )
@@ -59,6 +61,7 @@ func (n *Node) unlockReadingsFrom(dropBox func() (*vault.DropBox, error)) {
 type devicesState struct {
 	mu    sync.Mutex
 	stops []func() error
+	admin atomic.Pointer[api.DeviceAdmin]
 }
 
 // AttachDevices registers stop, which stops device front ends storing
@@ -87,4 +90,16 @@ func (n *Node) stopDevices() error {
 		n.Readings.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// SetDeviceAdmin hands the API the device front ends' admin (MQTT device
+// accounts, asking list, port status) once cmd/carenode has started them.
+func (n *Node) SetDeviceAdmin(d api.DeviceAdmin) { n.devices.admin.Store(&d) }
+
+// deviceAdmin is the API's late-bound view of SetDeviceAdmin.
+func (n *Node) deviceAdmin() api.DeviceAdmin {
+	if p := n.devices.admin.Load(); p != nil {
+		return *p
+	}
+	return nil
 }

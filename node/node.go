@@ -162,6 +162,7 @@ func Open(cfg Config) (*Node, error) {
 		Outbox:       n.Outbox,
 		Booking:      n.Bookings,
 		Followup:     n.Plans,
+		Devices:      n.deviceAdmin,
 		Feedback:     api.NewFeedback(n.Surveys, n.Education),
 		Readings:     n.Readings,
 		ControlToken: n.control,

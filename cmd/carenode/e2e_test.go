@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -146,7 +147,7 @@ func startServeArgs(t *testing.T, dir string, extra ...string) *server {
 	t.Helper()
 	os.Remove(filepath.Join(dir, "serve.json")) // left behind by a killed server
 	s := &server{stderr: &bytes.Buffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(binPath, append([]string{"serve", "--dir", dir, "--listen", "127.0.0.1:0", "--log-format", "json"}, extra...)...)
+	s.cmd = exec.Command(binPath, serveArgs(dir, extra...)...)
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -183,6 +184,18 @@ func startServeArgs(t *testing.T, dir string, extra ...string) *server {
 	}
 	t.Fatalf("serve not healthy within 30s\n%s", s.stderr)
 	return nil
+}
+
+// serveArgs are the arguments of a test's serve: any free API port, JSON
+// logs, and the embedded MQTT broker off unless extra names an --mqtt
+// address (its default port, 1883, is one per machine, and tests run
+// several nodes at once).
+func serveArgs(dir string, extra ...string) []string {
+	args := []string{"serve", "--dir", dir, "--listen", "127.0.0.1:0", "--log-format", "json"}
+	if !slices.Contains(extra, "--mqtt") {
+		args = append(args, "--mqtt", "off")
+	}
+	return append(args, extra...)
 }
 
 func (s *server) wait(t *testing.T) int {

@@ -72,6 +72,9 @@ type Options struct {
 	Booking  Booking  // booking.go: departments, schedules, slots, appointments
 	Outbox   Outbox   // outbox.go: queued messages
 	Feedback Feedback // feedback.go: surveys, cases, education
+	// Devices returns the device front ends' admin once they run (devices.go);
+	// nil, or a nil answer, and those routes say the front ends are off.
+	Devices func() DeviceAdmin
 }
 
 // routeFunc adds a route that needs perm; see New.
@@ -150,6 +153,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Feedback != nil {
 		s.feedbackRoutes(route)
+	}
+	if opts.Devices != nil {
+		s.deviceAdminRoutes(route)
 	}
 	if opts.Metrics != nil {
 		s.mux.Handle("GET /metrics", opts.Metrics)
