@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -19,6 +17,7 @@ import (
 	"carenode/devices/hl7"
 	"carenode/devices/mllp"
 	"carenode/devices/readingsink"
+	"carenode/internal/ptypair"
 	"carenode/node"
 	"carenode/node/auth"
 	"carenode/node/nodeconf"
@@ -32,41 +31,6 @@ type clinicClock struct{ ns atomic.Int64 }
 
 func (c *clinicClock) Now() time.Time  { return time.Unix(0, c.ns.Load()) }
 func (c *clinicClock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
-
-// clinicPtys starts socat with a linked pseudo-terminal pair: the modem's
-// end and the node's end.
-func clinicPtys(t *testing.T) (modem, app string) {
-	t.Helper()
-	if _, err := exec.LookPath("socat"); err != nil {
-		t.Skip("socat is not installed (apt-get install socat); .ci/run installs it, so CI runs this test")
-	}
-	dir := t.TempDir()
-	modem, app = filepath.Join(dir, "modem"), filepath.Join(dir, "app")
-	cmd := exec.Command("socat", "-d", "-d", "pty,raw,echo=0,link="+modem, "pty,raw,echo=0,link="+app)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "starting data transfer loop") {
-				ready <- true
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("socat did not start within 10 s")
-	}
-	return modem, app
-}
 
 // TestClinicDay runs a day of a clinic through the HTTP API of a real node
 // (bbolt file, loopback HTTP), with its SMS going out through a GSM modem
@@ -89,7 +53,7 @@ func TestClinicDay(t *testing.T) {
 	clock.Set(day(23, 8, 0)) // Monday
 
 	// The modem on one end of a pty pair, the node's sender on the other.
-	modemPath, appPath := clinicPtys(t)
+	modemPath, appPath := ptypair.Start(t)
 	mp, err := gsm.OpenPort(modemPath, 115200)
 	if err != nil {
 		t.Fatal(err)

@@ -1,54 +1,21 @@
 package gsm_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"carenode/devices/gsm"
 	"carenode/devices/gsm/gsmsim"
+	"carenode/internal/ptypair"
 	"carenode/node/outbox"
 )
 
-// ptys starts socat with a linked pseudo-terminal pair and returns the
-// paths of the modem's end and the application's end.
-func ptys(t *testing.T) (modem, app string) {
-	t.Helper()
-	if _, err := exec.LookPath("socat"); err != nil {
-		t.Skip("socat is not installed (apt-get install socat); .ci/run installs it, so CI runs this test")
-	}
-	dir := t.TempDir()
-	modem, app = filepath.Join(dir, "modem"), filepath.Join(dir, "app")
-	cmd := exec.Command("socat", "-d", "-d", "pty,raw,echo=0,link="+modem, "pty,raw,echo=0,link="+app)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "starting data transfer loop") {
-				ready <- true
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("socat did not start within 10 s")
-	}
-	return modem, app
-}
+// ptys returns the modem's end and the application's end of a linked
+// pseudo-terminal pair.
+func ptys(t *testing.T) (modem, app string) { return ptypair.Start(t) }
 
 // startSim runs a simulated modem on path until the test ends.
 func startSim(t *testing.T, path string, script ...string) *gsmsim.Modem {
