@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"carenode/node"
+	"carenode/node/nodeconf"
 	"carenode/node/staff"
 	"carenode/node/store"
 	"carenode/sync/transport"
@@ -28,6 +29,7 @@ const (
 	exitServing     = 10
 	exitSignIn      = 11
 	exitRefused     = 12
+	exitConfig      = 13
 	exitInterrupted = 130
 )
 
@@ -53,6 +55,8 @@ const exitCodesHelp = `carenode exit codes / 退出码:
        used, expired or unknown, or a peer's     已过期或无效，或对方证书不是
        certificate not from this network's CA,   本网络 CA 签发、已过期或与
        expired or not matching its node          节点不符
+  13   the config file has a bad value or an     配置文件中有无效的值或未知的键
+       unknown key (the message names it)        （错误信息会指明）
   130  interrupted (Ctrl-C / SIGINT)             被中断
 `
 
@@ -73,6 +77,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, node.ErrNodeExists):
 		return exitNodeExists
+	case errors.Is(err, nodeconf.ErrInvalidValue), errors.Is(err, nodeconf.ErrUnknownKey):
+		return exitConfig
 	case errors.Is(err, node.ErrNoNode), errors.Is(err, os.ErrNotExist):
 		return exitNoNode
 	case errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrNotCarenode), errors.Is(err, store.ErrSchemaTooNew), errors.Is(err, store.ErrWrongNode):

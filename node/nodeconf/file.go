@@ -36,6 +36,9 @@ type File struct {
 	Devices DevicesSection `toml:"devices"`
 	// Sync is the [sync] section (sync.go).
 	Sync SyncSection `toml:"sync"`
+	// Clinic and Outbox are the [clinic] and [outbox] sections (outbox.go).
+	Clinic ClinicSection `toml:"clinic"`
+	Outbox OutboxSection `toml:"outbox"`
 }
 
 // NodeSection is the [node] section: who this node is.
@@ -96,5 +99,7 @@ func Default(name string, role Role) File {
 		},
 		Devices: defaultDevices(),
 		Sync:    defaultSync(),
+		Clinic:  defaultClinic(),
+		Outbox:  defaultOutbox(),
 	}
 }

@@ -44,10 +44,34 @@ func parse(path string, data []byte) (File, error) {
 	}
 	f.Devices.fillSerialDefaults()
 	if err := f.Validate(); err != nil {
-		return File{}, fmt.Errorf("config %s: %w", path, err)
+		return File{}, fmt.Errorf("config %s: %w", path, bilingual{err})
 	}
 	return f, nil
 }
+
+// bilingual shows each problem of a joined Validate error in English and,
+// where it has a Chinese sentence, in Chinese after a "/": a config error
+// reaches a person through the CLI, which has no request language to pick
+// one by.
+type bilingual struct{ err error }
+
+func (b bilingual) Error() string {
+	problems := []error{b.err}
+	if j, ok := b.err.(interface{ Unwrap() []error }); ok {
+		problems = j.Unwrap()
+	}
+	lines := make([]string, 0, len(problems))
+	for _, p := range problems {
+		line := p.Error()
+		if ve, ok := p.(*ValueError); ok && ve.AllowedZh != "" {
+			line += " / " + ve.AllowedZh
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (b bilingual) Unwrap() error { return b.err }
 
 // decodeError turns a go-toml error into one that names the file, line
 // and key, in the "file:line:" form editors understand, and says what the

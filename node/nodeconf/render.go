@@ -137,6 +137,79 @@ mqtt_client_id = {{q .F.Devices.MQTTClientID}}
 #   ]
 # Default: [] (none).
 serial = {{serial .F.Devices.Serial}}
+
+[clinic]
+# The clinic's time zone, as an IANA name like "Asia/Shanghai" (Beijing
+# time) or "Asia/Urumqi": quiet hours, appointment days, ages and report
+# months are counted in it. Default: {{q .D.Clinic.TimeZone}}.
+time_zone = {{q .F.Clinic.TimeZone}}
+
+[outbox]
+# SMS to patients: appointment reminders, follow-up summaries, survey
+# links and education. Messages wait in the outbox, which syncs like the
+# rest of the data, until the sending node sends them.
+
+# How this node sends: "gsm" (a GSM modem on a serial port, see modem_*),
+# "gateway" (an HTTP SMS gateway, see gateway_*), "file" (appends each
+# message to file_path, for demos) or "" (this node sends nothing).
+# Default: {{q .D.Outbox.Sender}}.
+sender = {{q .F.Outbox.Sender}}
+
+# ID of the node that sends the clinic's messages (the one with the modem
+# or the gateway), as carenode status shows it. Set the same value on
+# every node of the clinic, so each message is sent exactly once; ""
+# means the node that queues a message sends it, which may send it twice
+# when two nodes queue it while they cannot reach each other.
+# Default: {{q .D.Outbox.SenderNode}}.
+sender_node = {{q .F.Outbox.SenderNode}}
+
+# Quiet hours, "HH:MM" in the clinic's time zone: nothing is sent from
+# quiet_start to quiet_end; a message due then waits until quiet_end.
+# The same time for both means no quiet hours.
+# Default: {{q .D.Outbox.QuietStart}}.
+quiet_start = {{q .F.Outbox.QuietStart}}
+# Default: {{q .D.Outbox.QuietEnd}}.
+quiet_end = {{q .F.Outbox.QuietEnd}}
+
+# How long after it is due a message is still worth sending; after that
+# it expires unsent (a reminder for a past appointment is worthless).
+# Default: {{q .D.Outbox.DefaultExpiry}}.
+default_expiry = {{q .F.Outbox.DefaultExpiry}}
+
+# Failed attempts, retried with growing waits, after which a message is
+# marked failed until someone retries it. Default: {{.D.Outbox.MaxAttempts}}.
+max_attempts = {{.F.Outbox.MaxAttempts}}
+
+# sender = "gsm": the modem's serial port, like "/dev/ttyUSB0" or "COM3".
+# Default: {{q .D.Outbox.ModemPort}}.
+modem_port = {{q .F.Outbox.ModemPort}}
+
+# sender = "gsm": the modem's line speed. Default: {{.D.Outbox.ModemBaud}}.
+modem_baud = {{.F.Outbox.ModemBaud}}
+
+# sender = "gateway": the URL that receives one request per message, like
+# "https://sms.example.cn/send". Default: {{q .D.Outbox.GatewayURL}}.
+gateway_url = {{q .F.Outbox.GatewayURL}}
+
+# sender = "gateway": how to sign in, "basic", "bearer" or "" (none).
+# Default: {{q .D.Outbox.GatewayAuth}}.
+gateway_auth = {{q .F.Outbox.GatewayAuth}}
+
+# sender = "gateway": file whose first line is "user:password" (basic) or
+# the token (bearer), kept out of this file so it can be shared; a
+# relative path is relative to the data directory.
+# Default: {{q .D.Outbox.GatewayCredentialsFile}}.
+gateway_credentials_file = {{q .F.Outbox.GatewayCredentialsFile}}
+
+# sender = "gateway": the request body, a Go text/template with .To,
+# .Text, .ID and .Lang, and json to write a value as JSON; "" sends
+# {"to":…,"text":…,"id":…}. Default: {{q .D.Outbox.GatewayTemplate}}.
+gateway_template = {{q .F.Outbox.GatewayTemplate}}
+
+# sender = "file": the file each message is appended to as a JSON line;
+# a relative path is relative to the data directory.
+# Default: {{q .D.Outbox.FilePath}}.
+file_path = {{q .F.Outbox.FilePath}}
 `
 
 // Render returns f as a commented TOML file that Load reads back as f.

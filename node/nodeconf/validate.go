@@ -58,6 +58,8 @@ func (f File) Validate() error {
 
 	errs = append(errs, f.Devices.problems()...)
 	errs = append(errs, f.Sync.problems()...)
+	errs = append(errs, f.Clinic.problems()...)
+	errs = append(errs, f.Outbox.problems()...)
 
 	return errors.Join(errs...)
 }
