@@ -12,6 +12,7 @@ import (
 
 	"carenode/node/identity"
 	"carenode/sync/discovery"
+	"carenode/sync/peers"
 	"carenode/sync/transport"
 )
 
@@ -114,6 +115,8 @@ type peerLoops struct {
 	self   identity.ID
 	hub    identity.ID // has its own loop; empty on the hub
 	log    *slog.Logger
+	soon   *syncSoon   // wakes the loops after local writes; may be nil
+	book   *peers.Book // records peers found; may be nil
 
 	mu     sync.Mutex
 	closed bool
@@ -137,13 +140,20 @@ func (p *peerLoops) onEvent(e discovery.Event) {
 		delete(p.loops, id)
 	}
 	if e.Kind == discovery.Left {
+		p.soon.drop(id)
 		p.log.Info("discovered peer gone; stopping its sync loop", "peer", string(id))
 		return
 	}
 	ctx, cancel := context.WithCancel(p.ctx)
 	p.loops[id] = cancel
 	p.log.Info("discovered peer; syncing with it", "peer", string(id), "url", e.Peer.URL, "event", e.Kind.String())
-	p.wg.Go(func() { p.client.Loop(ctx, e.Peer.URL, id, p.sched) })
+	if p.book != nil {
+		if err := p.book.Discovered(id, e.Peer.URL, time.Now()); err != nil {
+			p.log.Warn("record the discovered peer", "peer", string(id), "err", err.Error())
+		}
+	}
+	wake := p.soon.wake(id)
+	p.wg.Go(func() { p.client.LoopWake(ctx, e.Peer.URL, id, p.sched, wake) })
 }
 
 // close stops every loop and waits for them; later events are ignored.
@@ -162,9 +172,9 @@ func (p *peerLoops) close() {
 // each peer found. stop leaves the cluster and stops the loops; it must
 // run before the store closes.
 func startDiscovery(ctx context.Context, o discoveryOptions, self, hub identity.ID, syncURL string,
-	client *transport.Client, sched transport.Schedule, log *slog.Logger) (addr string, stop func(), err error) {
+	client *transport.Client, sched transport.Schedule, log *slog.Logger, soon *syncSoon, book *peers.Book) (addr string, stop func(), err error) {
 	loops := &peerLoops{ctx: ctx, client: client, sched: sched, self: self, hub: hub, log: log.With("subsystem", "discovery"),
-		loops: make(map[identity.ID]context.CancelFunc)}
+		loops: make(map[identity.ID]context.CancelFunc), soon: soon, book: book}
 	host, port, _ := splitHostPort(o.bind)
 	cfg := discovery.Config{ID: self, SyncURL: syncURL, BindAddr: host, BindPort: port,
 		Join: o.join, OnEvent: loops.onEvent, Logger: log}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -111,5 +112,20 @@ func TestDevsimAgainstServe(t *testing.T) {
 	admin.must(t, "GET", "/api/v1/devices/status", nil, http.StatusOK, &status)
 	if status.MLLP == nil || status.MLLP.Addr != mllpAddr || status.MQTT == nil {
 		t.Errorf("device status %+v: want the MLLP listener at %s and the broker", status, mllpAddr)
+	}
+
+	// The same counts are in the metrics.
+	resp, err := http.Get(srv.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`carenode_device_listener_events_total{kind="accepted",listener="mllp"}`,
+		`carenode_device_listener_events_total{kind="refused",listener="mqtt"}`} {
+		i := strings.Index(string(body), want)
+		if i < 0 || strings.HasPrefix(string(body[i+len(want):]), " 0\n") {
+			t.Errorf("metrics lack a non-zero %s", want)
+		}
 	}
 }

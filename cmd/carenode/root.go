@@ -74,6 +74,10 @@ Start here / 从这里开始:
 	})
 	root.AddCommand(initCmd(e), serveCmd(e), statusCmd(e), backupCmd(e), restoreCmd(e), userCmd(e), patientCmd(e), versionCmd(e), demoCmd(e),
 		enrolTokenCmd(e), syncCmd(e), revokeCmd(e), exitCodesCmd())
+	root.AddCommand(worklistCmd(e))
+	root.AddCommand(benchCmd(e))
+	root.AddCommand(peersCmd(e))
+	root.AddCommand(devsimCmd(e))
 	return root
 }
 

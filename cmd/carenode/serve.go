@@ -21,14 +21,15 @@ import (
 type syncOptions struct {
 	listen   string
 	interval time.Duration
+	debounce time.Duration
 	disc     discoveryOptions
 }
 
 func serveCmd(e *env) *cobra.Command {
-	var dir, listen, keyFile string
+	var dir, listen, keyFile, mllpAddr, mqttAddr string
 	var so syncOptions
 	c := &cobra.Command{
-		Use:   "serve --dir DIR [--listen 127.0.0.1:7420] [--sync-listen ADDR] [--discovery-bind ADDR:PORT [--discovery-join HOST:PORT,...]] [--key-file FILE]",
+		Use:   "serve --dir DIR [--listen 127.0.0.1:7420] [--sync-listen ADDR] [--discovery-bind ADDR:PORT [--discovery-join HOST:PORT,...]] [--key-file FILE] [--mllp ADDR] [--mqtt ADDR|off]",
 		Short: "Run the node: HTTP API, /healthz, /metrics, sync / 运行节点",
 		Long: `Run the node until SIGINT or SIGTERM: the HTTP JSON API under /api/v1/,
 GET /healthz (200 once ready) and Prometheus metrics at /metrics. On a signal it
@@ -44,7 +45,9 @@ also takes sync sessions from its peers over mutual TLS on --sync-listen
 (hubs and clinic desks default to 0.0.0.0:7443; kiosks and nurse laptops listen
 only when given an address); the hub also enrols new nodes there. A joined node
 syncs with its hub every --sync-interval, retrying with backoff and jitter
-while the hub cannot be reached.
+while the hub cannot be reached, and --sync-debounce after a local write (a
+burst of writes is one sync; one session per peer at a time). The config
+file's [sync] section sets the same; the flags override it.
 
 With --discovery-bind a node with a sync listener also finds the other nodes of
 its LAN (hashicorp/memberlist, unicast only, never multicast or broadcast): it
@@ -65,7 +68,9 @@ it announced. On shutdown the node leaves the cluster first.
 已加入网络的节点（中心节点，或用 init --join 创建的节点）还在 --sync-listen 上
 通过双向 TLS 接受其他节点的同步（中心节点和诊所默认 0.0.0.0:7443；自助机和护士
 笔记本仅在指定地址时监听）；中心节点也在此处理新节点注册。已加入的节点每隔
---sync-interval 与中心节点同步一次，连接不上时以指数退避加随机抖动重试。
+--sync-interval 与中心节点同步一次，连接不上时以指数退避加随机抖动重试；本地写入后
+经过 --sync-debounce 也会同步（连续写入合并为一次，每个对端同时只有一个同步）。
+配置文件的 [sync] 部分可设置同样的内容，命令行参数优先。
 
 指定 --discovery-bind 时，有同步监听的节点还会发现局域网内的其他节点
 （hashicorp/memberlist，仅单播，从不使用组播或广播）：它加入 --discovery-join
@@ -91,8 +96,16 @@ it announced. On shutdown the node leaves the cluster first.
 			if listen != "" {
 				file.HTTP.Listen = listen
 			}
-			if so.interval < 0 {
-				return usageError{fmt.Errorf("--sync-interval %s: must not be negative", so.interval)}
+			// Device listeners: the flags override the config file's [devices].
+			if mllpAddr != "" {
+				file.Devices.MLLPListen = mllpAddr
+			}
+			if mqttAddr != "" {
+				file.Devices.MQTTListen = mqttAddr
+			}
+			so.fromConfig(file.Sync, cmd.Flags().Changed)
+			if so.interval < 0 || so.debounce < 0 {
+				return usageError{fmt.Errorf("--sync-interval %s, --sync-debounce %s: must not be negative / 不能为负数", so.interval, so.debounce)}
 			}
 			if err := so.disc.check(); err != nil {
 				return err
@@ -106,8 +119,11 @@ it announced. On shutdown the node leaves the cluster first.
 	c.Flags().StringVar(&dir, "dir", "", "the node's data directory / 数据目录")
 	c.Flags().StringVar(&listen, "listen", "", "address to listen on (default: the config file's, 127.0.0.1:7420) / 监听地址")
 	c.Flags().StringVar(&keyFile, "key-file", "", "kiosk key file that unlocks patient data at start / 启动时解锁用的自助机密钥文件")
+	c.Flags().StringVar(&mllpAddr, "mllp", "", "HL7/MLLP listener for monitors and gateways, ADDR:PORT (default: the config file's [devices] mllp_listen, off) / HL7 MLLP 监听地址（默认关闭）")
+	c.Flags().StringVar(&mqttAddr, "mqtt", "", "embedded MQTT broker for devices, ADDR:PORT or off (default: the config file's, 127.0.0.1:1883) / 内置 MQTT 代理地址，off 为关闭")
 	c.Flags().StringVar(&so.listen, "sync-listen", "", "mutual-TLS address for peers and enrolment (hub, clinic default "+defaultSyncListen+") / 同步监听地址")
-	c.Flags().DurationVar(&so.interval, "sync-interval", time.Minute, "how often a joined node syncs with its hub; 0 turns it off / 与中心节点同步的间隔，0 为关闭")
+	c.Flags().DurationVar(&so.interval, "sync-interval", time.Minute, "how often a joined node syncs with its hub (default: the config file's [sync] interval); 0 turns it off / 与中心节点同步的间隔，0 为关闭")
+	c.Flags().DurationVar(&so.debounce, "sync-debounce", 2*time.Second, "how soon after a local write to sync with the hub and peers (default: the config file's [sync] debounce); 0 waits for --sync-interval / 本地写入后多久同步，0 为只按定时同步")
 	c.Flags().StringVar(&so.disc.bind, "discovery-bind", "", "ADDR:PORT for LAN discovery gossip (off unless given) / 局域网发现的监听地址（不指定则关闭）")
 	c.Flags().StringSliceVar(&so.disc.join, "discovery-join", nil, "discovery seeds, host:port,... / 发现用的种子节点 主机:端口,...")
 	c.Flags().StringVar(&so.disc.advertise, "discovery-advertise", "", "host announced in the sync URL (default: the --sync-listen host; required when it is 0.0.0.0) / 公布的同步地址主机")
@@ -122,8 +138,21 @@ func serve(cmd *cobra.Command, e *env, cfg node.Config, so syncOptions) error {
 		return err
 	}
 	cfg.Version, cfg.Logger = buildVersion(), log
+	if cfg.Now, err = nodeClock(); err != nil {
+		return err
+	}
+	// [clinic] and [outbox]: the time zone and the SMS sender (serveoutbox.go).
+	closeSMS, err := outboxConfig(&cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeSMS() // after the node has closed: deferred before it opens
 	n, err := node.Open(cfg)
 	if err != nil {
+		return err
+	}
+	if err := startDevices(n, cfg, log); err != nil {
+		n.Close()
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.File.HTTP.Listen)
@@ -151,6 +180,11 @@ func serve(cmd *cobra.Command, e *env, cfg node.Config, so syncOptions) error {
 		return err
 	}
 	defer parts.engine.Close()
+	if n.Bookings != nil {
+		// A kiosk is sent the patients booked today and tomorrow, in
+		// the clinic's time zone.
+		parts.policies.Bookings, parts.policies.Location = n.Bookings, n.Bookings.Location()
+	}
 
 	// Sync stops before the node closes its store: the node's context
 	// ends only once the sync listener and schedule have finished.
@@ -219,8 +253,17 @@ func serve(cmd *cobra.Command, e *env, cfg node.Config, so syncOptions) error {
 	}
 	s := transport.DefaultSchedule()
 	s.Interval = so.interval
+	// A local write wakes the loops after --sync-debounce.
+	soon := newSyncSoon(so.debounce, func() {
+		if err := parts.book.Self(n.Store.Vector(), cfg.Now()); err != nil {
+			log.Warn("record this node's vector in the peer list", "err", err.Error())
+		}
+	})
+	defer n.Store.Watch(soon.changed)()
+	defer soon.stop()
 	if hubErr == nil && so.interval > 0 {
-		wg.Go(func() { client.Loop(syncCtx, hub.URL, hub.Node, s) })
+		wake := soon.wake(hub.Node)
+		wg.Go(func() { client.LoopWake(syncCtx, hub.URL, hub.Node, s, wake) })
 	}
 	stopDiscovery := func() {}
 	if so.disc.bind != "" {
@@ -228,7 +271,7 @@ func serve(cmd *cobra.Command, e *env, cfg node.Config, so syncOptions) error {
 		if err == nil {
 			var daddr string
 			var stop func()
-			daddr, stop, err = startDiscovery(syncCtx, so.disc, parts.material.Self.ID, hub.Node, u, client, s, log)
+			daddr, stop, err = startDiscovery(syncCtx, so.disc, parts.material.Self.ID, hub.Node, u, client, s, log, soon, parts.book)
 			if err == nil {
 				stopDiscovery = stop
 				err = writeSyncRuntimeDiscovery(cfg.Dir, sln.Addr().String(), daddr)

@@ -40,6 +40,9 @@ func startDevices(n *node.Node, cfg node.Config, log *slog.Logger) error {
 	}
 	n.AttachDevices(r.Close)
 	n.SetDeviceAdmin(deviceAdmin{book: book, runner: r})
+	if err := n.Metrics.Registry.Register(newDeviceCollector(r)); err != nil {
+		return fmt.Errorf("device metrics: %w", err)
+	}
 	return nil
 }
 

@@ -65,6 +65,9 @@ completed; otherwise non-zero with the reason (see carenode help exit-codes).
 			}
 			opts := store.DefaultOptions(node.DBPath(dir), crdt.NodeID(id.ID))
 			opts.Logger = log
+			if opts.Now, err = nodeClock(); err != nil {
+				return err
+			}
 			st, err := store.Open(opts)
 			if err != nil {
 				return err
@@ -79,7 +82,9 @@ completed; otherwise non-zero with the reason (see carenode help exit-codes).
 			if err != nil {
 				return err
 			}
-			res, p, err := client.Sync(cmd.Context(), peer, want)
+			bar := newProgress(e.stderr, "sync / 同步")
+			res, p, err := client.SyncWith(cmd.Context(), peer, want, bar.syncUpdate)
+			bar.done()
 			if err != nil {
 				return err
 			}
@@ -121,5 +126,6 @@ func printSummary(w io.Writer, s transport.Summary) {
 	}
 	fmt.Fprintf(w, "synced with %s (%s) at %s: sent %d changes (%d bytes), received %d changes (%d bytes)\n",
 		s.Peer, s.Name, s.URL, s.Sent, s.BytesSent, s.Received, s.BytesReceived)
-	fmt.Fprintf(w, "已与 %s 同步：发送 %d 条变更，接收 %d 条变更\n", s.Peer, s.Sent, s.Received)
+	fmt.Fprintf(w, "已与 %s 同步：发送 %d 条变更（%d 字节），接收 %d 条变更（%d 字节）\n",
+		s.Peer, s.Sent, s.BytesSent, s.Received, s.BytesReceived)
 }

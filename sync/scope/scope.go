@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"carenode/crdt"
 	"carenode/node/chart"
@@ -29,52 +30,187 @@ type Records interface {
 	List(coll, after string, limit int) ([]store.RecordView, error)
 }
 
+// AppointmentCollection is the collection of appointment records
+// (node/booking's), which a kiosk holds for check-in.
+const AppointmentCollection = "appointments"
+
+// Bookings tells which patients have an appointment: node/booking
+// implements it.
+type Bookings interface {
+	// PatientsBooked returns the ids of the patients with a booked
+	// appointment starting in [from, to).
+	PatientsBooked(from, to time.Time) (map[string]bool, error)
+}
+
 // Policies makes the scope policy of each peer from its certificate.
 type Policies struct {
 	// Records is this node's store.
 	Records Records
+	// Bookings narrows the kiosk scope to the patients booked today and
+	// tomorrow; nil sends a kiosk every patient record.
+	Bookings Bookings
+	// Now and Location give the clinic's day; nil means time.Now and
+	// time.Local.
+	Now      func() time.Time
+	Location *time.Location
+	// Grants remembers, per peer and scope, which records the peer was
+	// last served, so that records coming into its scope are sent whole;
+	// nil keeps them in memory (after a restart every record in scope is
+	// then fresh once: sent again, and skipped by the peer as held).
+	Grants Grants
+
+	mem MemGrants
 }
 
 // For returns the policy for a session with peer: what it may be sent
 // depends on the role in its certificate and, for a nurse, its name.
 func (p *Policies) For(peer trust.Peer) session.Policy {
-	return session.PolicyFunc(func(node crdt.NodeID, s wire.Scope) (wire.Filter, error) {
-		return p.filter(peer, s)
-	})
+	return peerPolicy{p: p, peer: peer}
+}
+
+// peerPolicy is the policy of one peer.
+type peerPolicy struct {
+	p    *Policies
+	peer trust.Peer
+}
+
+var _ session.GrantPolicy = peerPolicy{}
+
+// Filter returns what the peer may be sent.
+func (pp peerPolicy) Filter(node crdt.NodeID, s wire.Scope) (wire.Filter, error) {
+	sc, err := pp.p.resolve(pp.peer, s)
+	return sc.filter, err
+}
+
+// Grant returns what the peer may be sent and which of its records came
+// into its scope since it was last served. The filter and the records
+// remembered as served come from one reading of the data, so a record
+// cannot be remembered as served without having been in the filter.
+func (pp peerPolicy) Grant(node crdt.NodeID, s wire.Scope) (session.Grant, error) {
+	sc, err := pp.p.resolve(pp.peer, s)
+	if err != nil || sc.patients == nil {
+		return session.Grant{Filter: sc.filter}, err
+	}
+	g := pp.p.grants()
+	key := MarkKey(node, s)
+	old, err := g.Granted(key)
+	if err != nil {
+		return session.Grant{}, fmt.Errorf("sync scope: %w", err)
+	}
+	return session.Grant{
+		Filter: sc.filter,
+		Fresh: func(c crdt.Change) bool {
+			switch c.Collection {
+			case chart.Collection:
+				return !old[c.Record]
+			case chart.AuditCollection:
+				return !old[AuditPatient(c.Record)]
+			}
+			return false
+		},
+		Served: func() error { return g.SetGranted(key, sc.patients) },
+	}, nil
+}
+
+func (p *Policies) grants() Grants {
+	if p.Grants != nil {
+		return p.Grants
+	}
+	return &p.mem
+}
+
+// scoped is a scope resolved against this node's data.
+type scoped struct {
+	filter wire.Filter // nil: everything
+	// patients are the patient records a scope of chosen patients (a
+	// nurse's, a kiosk's with bookings) sees now; nil for other scopes.
+	patients map[string]bool
+}
+
+// Booked returns the patients with an appointment today or tomorrow, in
+// the clinic's local time.
+func (p *Policies) Booked() (map[string]bool, error) {
+	now, loc := time.Now, time.Local
+	if p.Now != nil {
+		now = p.Now
+	}
+	if p.Location != nil {
+		loc = p.Location
+	}
+	t := now().In(loc)
+	from := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+	m, err := p.Bookings.PatientsBooked(from, from.AddDate(0, 0, 2))
+	if err != nil {
+		return nil, fmt.Errorf("sync scope: read appointments: %w", err)
+	}
+	if m == nil {
+		m = map[string]bool{}
+	}
+	return m, nil
+}
+
+// kiosk resolves the kiosk scope.
+func (p *Policies) kiosk() (scoped, error) {
+	if p.Bookings == nil {
+		return scoped{filter: KioskFilter}, nil
+	}
+	booked, err := p.Booked()
+	if err != nil {
+		return scoped{}, err
+	}
+	return scoped{patients: booked, filter: func(c crdt.Change) bool {
+		switch c.Collection {
+		case chart.Collection:
+			return booked[c.Record]
+		case AppointmentCollection:
+			return true
+		}
+		return shared(c)
+	}}, nil
+}
+
+// nurse resolves the scope of the nurse with this staff name.
+func (p *Policies) nurse(name string) (scoped, error) {
+	assigned, err := p.Assigned(name)
+	if err != nil {
+		return scoped{}, err
+	}
+	return scoped{patients: assigned, filter: nurseFilter(assigned)}, nil
 }
 
 func refused(peer trust.Peer, s wire.Scope, why string) error {
 	return fmt.Errorf("%w: a %s node (%s) may not ask for %s: %s", session.ErrScopeRefused, peer.Role, peer.Name, s, why)
 }
 
-func (p *Policies) filter(peer trust.Peer, s wire.Scope) (wire.Filter, error) {
+// resolve checks that peer may ask for scope s and reads what s holds now.
+func (p *Policies) resolve(peer trust.Peer, s wire.Scope) (scoped, error) {
 	switch peer.Role {
 	case nodeconf.RoleHub, nodeconf.RoleClinic:
 		// Full replicas may hold everything, so any narrower scope is
 		// theirs for the asking.
 		switch s.Kind {
 		case wire.ScopeFull:
-			return nil, nil
+			return scoped{}, nil
 		case wire.ScopeKiosk:
-			return KioskFilter, nil
+			return p.kiosk()
 		case wire.ScopeNurse:
-			return p.NurseFilter(s.Staff)
+			return p.nurse(s.Staff)
 		}
 	case nodeconf.RoleKiosk:
 		if s.Kind != wire.ScopeKiosk {
-			return nil, refused(peer, s, "a kiosk holds the kiosk scope only")
+			return scoped{}, refused(peer, s, "a kiosk holds the kiosk scope only")
 		}
-		return KioskFilter, nil
+		return p.kiosk()
 	case nodeconf.RoleNurse:
 		if s.Kind != wire.ScopeNurse {
-			return nil, refused(peer, s, "a nurse laptop holds its nurse's patients only")
+			return scoped{}, refused(peer, s, "a nurse laptop holds its nurse's patients only")
 		}
 		if s.Staff != peer.Name {
-			return nil, refused(peer, s, fmt.Sprintf("this laptop was enrolled for nurse %q", peer.Name))
+			return scoped{}, refused(peer, s, fmt.Sprintf("this laptop was enrolled for nurse %q", peer.Name))
 		}
-		return p.NurseFilter(s.Staff)
+		return p.nurse(s.Staff)
 	}
-	return nil, refused(peer, s, "unknown role")
+	return scoped{}, refused(peer, s, "unknown role")
 }
 
 // shared reports whether a change belongs to a collection every replica
@@ -84,8 +220,10 @@ func shared(c crdt.Change) bool {
 	return c.Collection == staff.Collection || c.Collection == trust.RevocationCollection
 }
 
-// KioskFilter is the kiosk scope: staff, revocations and every patient
-// record, nothing else (no audit, no care records).
+// KioskFilter is the kiosk scope without bookings: staff, revocations and
+// every patient record, nothing else (no audit, no care records). With
+// Policies.Bookings a kiosk gets instead the patients booked today and
+// tomorrow and the appointment records.
 func KioskFilter(c crdt.Change) bool {
 	return shared(c) || c.Collection == chart.Collection
 }
@@ -94,10 +232,12 @@ func KioskFilter(c crdt.Change) bool {
 // revocations, and the patient records and audit days of the patients
 // assigned to the nurse now, as this node's store says.
 func (p *Policies) NurseFilter(nurse string) (wire.Filter, error) {
-	assigned, err := p.Assigned(nurse)
-	if err != nil {
-		return nil, err
-	}
+	sc, err := p.nurse(nurse)
+	return sc.filter, err
+}
+
+// nurseFilter is the nurse scope over the assigned patients.
+func nurseFilter(assigned map[string]bool) wire.Filter {
 	return func(c crdt.Change) bool {
 		switch c.Collection {
 		case chart.Collection:
@@ -106,7 +246,7 @@ func (p *Policies) NurseFilter(nurse string) (wire.Filter, error) {
 			return assigned[AuditPatient(c.Record)]
 		}
 		return shared(c)
-	}, nil
+	}
 }
 
 // Assigned returns the ids of the patient records assigned to nurse: each

@@ -18,4 +18,8 @@
 // turns the scope a peer asks for into a wire.Filter; they relay only their
 // own changes (wire.OwnOrigin), and remember through Marks how far their
 // scope has been scanned, so that a filtered stream is not scanned again.
+// A GrantPolicy also names the records newly in a peer's scope, which are
+// sent whole (sync/DESIGN.md, "Scopes that grow and shrink").
+// Options.Progress follows a session's changes and bytes each way, for a
+// progress bar.
 package session

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"carenode/crdt"
 	"carenode/node/store"
@@ -46,6 +47,31 @@ type Marks interface {
 // refuses the session.
 type Policy interface {
 	Filter(peer crdt.NodeID, scope wire.Scope) (wire.Filter, error)
+}
+
+// Grant is what a GrantPolicy allows a peer in one session.
+type Grant struct {
+	// Filter is what the peer may be sent (nil: everything).
+	Filter wire.Filter
+	// Fresh picks the changes of records that have come into the peer's
+	// scope since the peer was last served (a patient newly assigned to a
+	// nurse, newly booked at the kiosk). Their changes below the peer's
+	// vector (and mark) are sent too, so the records arrive whole. Nil:
+	// none.
+	Fresh wire.Filter
+	// Served, when not nil, is called once the session has completed
+	// (the peer acknowledged everything sent): the policy may then
+	// remember the scope as served. It is not called after an error, so
+	// a cut session sends the fresh records again next time.
+	Served func() error
+}
+
+// GrantPolicy is a Policy that also knows which records are newly in a
+// peer's scope. The session uses Grant instead of Filter when the policy
+// has it; it is called once per session, before any batch.
+type GrantPolicy interface {
+	Policy
+	Grant(peer crdt.NodeID, scope wire.Scope) (Grant, error)
 }
 
 // PolicyFunc adapts a function to Policy.
@@ -255,6 +281,20 @@ type Options struct {
 	Policy Policy
 	// Marks keeps this node's marks for this peer.
 	Marks Marks
+	// Progress, when not nil, is told how the session advances: after
+	// the handshake, after each batch sent or applied, and at the end.
+	// It is called from the session's goroutines, one call at a time,
+	// and must not block.
+	Progress func(Progress)
+}
+
+// Progress is how far a session has got. The totals are estimated from the
+// two vectors at hello time: what a scope filters out is counted but never
+// sent, so a partial replica's session may end below its totals.
+type Progress struct {
+	Sent, Received           int   // changes
+	ToSend, ToReceive        int   // estimated totals
+	BytesSent, BytesReceived int64 // on the streams so far
 }
 
 // InitiateWith is Initiate with per-session options.
@@ -285,6 +325,14 @@ type session struct {
 	fr        *wire.FrameReader
 	policy    Policy
 	marks     Marks
+	progress  func(Progress)
+	progMu    sync.Mutex
+	toSend    int
+	toRecv    int
+	nSent     atomic.Int64 // changes, for progress
+	nRecv     atomic.Int64
+	bSent     atomic.Int64 // bytes, for progress
+	bRecv     atomic.Int64
 
 	wmu sync.Mutex
 	w   io.Writer
@@ -297,6 +345,7 @@ type session struct {
 	myDigest   wire.Digest
 	peer       wire.Hello
 	filter     wire.Filter // for what this side sends
+	grant      Grant       // the policy's grant: filter, fresh records, served
 	dict       uint32
 	cursor     crdt.Vector // a partial receiver's mark, as batches are applied
 	ackedEarly bool
@@ -316,6 +365,7 @@ func (e *Engine) newSession(ctx context.Context, r io.Reader, w io.Writer, peer 
 	if o.Marks != nil {
 		s.marks = o.Marks
 	}
+	s.progress = o.Progress
 	return s
 }
 
@@ -386,6 +436,7 @@ func (s *session) write(b []byte) error {
 	}
 	n, err := s.w.Write(b)
 	s.res.BytesSent += int64(n)
+	s.bSent.Store(s.res.BytesSent)
 	if err != nil {
 		return fmt.Errorf("write to peer: %w", err)
 	}
@@ -433,6 +484,17 @@ func (s *session) run() (Result, error) {
 		s.errOnce.Do(func() {})
 	}
 	s.res.BytesReceived = s.fr.BytesRead()
+	if s.res.Sent > 0 || s.res.Received > 0 {
+		// Fresh records may be sent whole although the vectors were equal.
+		s.res.Idle = false
+	}
+	s.report()
+	if s.err == nil && s.grant.Served != nil {
+		if err := s.grant.Served(); err != nil {
+			// Only costs a resend of the fresh records next time.
+			s.e.log.Warn("remember the scope served", logPeer, s.res.Peer, "error", err.Error())
+		}
+	}
 	if s.err != nil {
 		s.e.log.Warn("sync failed", logPeer, s.res.Peer, "error", s.err.Error())
 		return s.res, s.err
@@ -442,10 +504,22 @@ func (s *session) run() (Result, error) {
 	return s.res, nil
 }
 
+// report tells the progress callback, if any, how far the session is.
+func (s *session) report() {
+	if s.progress == nil {
+		return
+	}
+	s.progMu.Lock()
+	defer s.progMu.Unlock()
+	s.progress(Progress{Sent: int(s.nSent.Load()), Received: int(s.nRecv.Load()), ToSend: s.toSend, ToReceive: s.toRecv,
+		BytesSent: s.bSent.Load(), BytesReceived: s.bRecv.Load()})
+}
+
 // readFrame reads the next frame, turning an Error frame into a
 // *wire.RemoteError.
 func (s *session) readFrame() (wire.FrameType, []byte, error) {
 	t, p, err := s.fr.Next()
+	s.bRecv.Store(s.fr.BytesRead())
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return 0, nil, fmt.Errorf("read from peer: %w: %w", wire.ErrTruncated, err)
@@ -498,14 +572,19 @@ func (s *session) readHello() error {
 	}
 	s.peer, s.res.Peer, s.res.PeerScope = h, h.Node, h.Scope
 	s.dict = s.e.cfg.Codec.Choose(h.Dicts)
-	f, err := s.policy.Filter(h.Node, h.Scope)
+	var g Grant
+	if gp, ok := s.policy.(GrantPolicy); ok {
+		g, err = gp.Grant(h.Node, h.Scope)
+	} else {
+		g.Filter, err = s.policy.Filter(h.Node, h.Scope)
+	}
 	if err != nil {
 		if !errors.Is(err, ErrScopeRefused) {
 			err = fmt.Errorf("%w: %s for %s: %w", ErrScopeRefused, h.Scope, h.Node, err)
 		}
 		return err
 	}
-	s.filter = f
+	s.grant, s.filter = g, g.Filter
 	return nil
 }
 
@@ -607,10 +686,27 @@ func (s *session) exchange() {
 	if s.e.cfg.Scope.IsPartial() && s.marks != nil {
 		s.cursor = s.my.Clone()
 	}
+	if s.progress != nil {
+		ownOnly := s.e.cfg.Scope.IsPartial()
+		for o, n := range s.my {
+			if n > s.peerV[o] && (!ownOnly || wire.OwnOrigin(s.e.cfg.Node, o)) {
+				s.toSend += int(n - s.peerV[o])
+			}
+		}
+		for o, n := range s.peerV {
+			if n > s.my[o] && (!s.peer.Scope.IsPartial() || wire.OwnOrigin(s.peer.Node, o)) {
+				s.toRecv += int(n - s.my[o])
+			}
+		}
+		s.report()
+	}
 	// The peer sends only changes this side lacks as of its hello and
 	// holds no more than it announced; when this side's vector covers the
-	// peer's, nothing can come, and the ack goes out with the done.
-	s.ackedEarly = s.my.Covers(s.peerV)
+	// peer's, nothing can come, and the ack goes out with the done. Not on
+	// a partial replica: records newly in its scope come whole, below its
+	// vector, and the sender takes the ack as proof they were applied
+	// (Grant.Served).
+	s.ackedEarly = s.my.Covers(s.peerV) && !s.e.cfg.Scope.IsPartial()
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
@@ -701,20 +797,18 @@ func (s *session) send() error {
 			if len(p.Changes) == 0 && len(p.Through) == 0 {
 				break
 			}
-			z := s.e.cfg.Codec.Compress(wire.EncodePayload(p), s.dict)
-			if len(z) > wire.MaxFrame {
-				return fmt.Errorf("%w: a batch of %d changes from %s/%d is %d bytes compressed, limit %d",
-					ErrTooLarge, len(p.Changes), p.Changes[0].Origin, p.Changes[0].Seq, len(z), wire.MaxFrame)
-			}
-			if err := s.write(wire.AppendFrame(nil, wire.FrameBatch, z)); err != nil {
+			if err := s.sendBatch(p, &batches, &changes); err != nil {
 				return err
 			}
-			batches++
-			changes += uint64(len(p.Changes))
 		}
 		ask = page.Next
 		if !page.More {
 			break
+		}
+	}
+	if s.grant.Fresh != nil {
+		if err := s.sendFresh(relayable, &batches, &changes); err != nil {
+			return err
 		}
 	}
 	s.res.BatchesSent, s.res.Sent = int(batches), int(changes)
@@ -733,6 +827,74 @@ func (s *session) send() error {
 		return s.ack()
 	case <-s.aborted:
 		return nil
+	}
+}
+
+// sendBatch compresses and writes one batch.
+func (s *session) sendBatch(p wire.Payload, batches, changes *uint64) error {
+	z := s.e.cfg.Codec.Compress(wire.EncodePayload(p), s.dict)
+	if len(z) > wire.MaxFrame {
+		return fmt.Errorf("%w: a batch of %d changes from %s/%d is %d bytes compressed, limit %d",
+			ErrTooLarge, len(p.Changes), p.Changes[0].Origin, p.Changes[0].Seq, len(z), wire.MaxFrame)
+	}
+	if err := s.write(wire.AppendFrame(nil, wire.FrameBatch, z)); err != nil {
+		return err
+	}
+	*batches++
+	*changes += uint64(len(p.Changes))
+	s.nSent.Add(int64(len(p.Changes)))
+	s.report()
+	return nil
+}
+
+// sendFresh sends the changes of records newly in the peer's scope that the
+// main pass left out because they lie below the peer's vector: a scope that
+// grows brings its new records whole. It scans the log from the start, once
+// per session that has fresh records (sync/DESIGN.md, "Scopes that grow").
+// The batches carry no through entries: they do not move the peer's mark.
+func (s *session) sendFresh(relayable func(crdt.NodeID) bool, batches, changes *uint64) error {
+	ask := crdt.Vector{}
+	for o, n := range s.my {
+		if !relayable(o) || s.peerV[o] == 0 {
+			ask[o] = n // nothing of o below the peer's vector to look at
+		}
+	}
+	var kept []crdt.Change
+	size := 0
+	flushKept := func() error {
+		if len(kept) == 0 {
+			return nil
+		}
+		err := s.sendBatch(wire.Payload{Changes: kept}, batches, changes)
+		kept, size = nil, 0
+		return err
+	}
+	for {
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
+		page, err := s.e.cfg.Replica.ChangesAfter(ask, s.e.cfg.BatchChanges)
+		if err != nil {
+			return fmt.Errorf("read changes of records newly in scope: %w", err)
+		}
+		for _, c := range page.Changes {
+			// Above the peer's vector the main pass has sent it already.
+			if c.Seq > s.peerV[c.Origin] || c.Seq > s.my[c.Origin] || !relayable(c.Origin) ||
+				(s.filter != nil && !s.filter(c)) || !s.grant.Fresh(c) {
+				continue
+			}
+			if len(kept) > 0 && (len(kept) >= s.e.cfg.BatchChanges || size+estimate(&c) > s.e.cfg.BatchBytes) {
+				if err := flushKept(); err != nil {
+					return err
+				}
+			}
+			kept = append(kept, c)
+			size += estimate(&c)
+		}
+		ask = page.Next
+		if !page.More {
+			return flushKept()
+		}
 	}
 }
 
@@ -836,6 +998,8 @@ func (s *session) apply(frame []byte) error {
 	}
 	s.res.BatchesReceived = n
 	s.res.Received += len(p.Changes)
+	s.nRecv.Add(int64(len(p.Changes)))
+	s.report()
 	if s.cursor != nil {
 		for _, c := range p.Changes {
 			s.cursor[c.Origin] = max(s.cursor[c.Origin], c.Seq)

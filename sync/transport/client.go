@@ -63,6 +63,21 @@ func (c *Client) tlsConfig(want identity.ID, got chan<- trust.Peer) *tls.Config 
 // Sync runs one session with the node at peerURL (https://host:port) as
 // initiator. want, when not empty, is the node ID the caller expects there.
 func (c *Client) Sync(ctx context.Context, peerURL string, want identity.ID) (session.Result, trust.Peer, error) {
+	return c.SyncWith(ctx, peerURL, want, nil)
+}
+
+// SyncWith is Sync telling progress (when not nil) how the session
+// advances; see session.Options.Progress.
+func (c *Client) SyncWith(ctx context.Context, peerURL string, want identity.ID, progress func(session.Progress)) (session.Result, trust.Peer, error) {
+	res, peer, err := c.sync(ctx, peerURL, want, progress)
+	if peer.ID == "" {
+		peer.ID = want
+	}
+	c.cfg.ended(Ended{Peer: peer, URL: peerURL, Result: res, Err: err})
+	return res, peer, err
+}
+
+func (c *Client) sync(ctx context.Context, peerURL string, want identity.ID, progress func(session.Progress)) (session.Result, trust.Peer, error) {
 	var res session.Result
 	got := make(chan trust.Peer, 1)
 	// The connection is closed when Sync returns: an HTTP/2 stream ends
@@ -110,7 +125,9 @@ func (c *Client) Sync(ctx context.Context, peerURL string, want identity.ID) (se
 		return res, trust.Peer{}, ctx.Err()
 	}
 	body := &responseBody{done: done, cancel: cancel, pr: pr}
-	res, err = c.cfg.Engine.InitiateWith(ctx, body, pw, crdt.NodeID(peer.ID), c.cfg.options(peer))
+	opts := c.cfg.options(peer)
+	opts.Progress = progress
+	res, err = c.cfg.Engine.InitiateWith(ctx, body, pw, crdt.NodeID(peer.ID), opts)
 	pw.Close()
 	if err == nil {
 		// Let the responder finish its handler before the request is

@@ -15,4 +15,10 @@
 // name: peers are named by node ID) and runs session.Engine.Initiate. Join
 // enrols a new node; it checks the hub against the CA fingerprint carried in
 // the token, since it does not have the CA yet.
+//
+// Client.LoopWake syncs with one peer on a Schedule (backoff and jitter
+// after failures) and also when woken (a local write, debounced by the
+// caller), one session at a time. Config.OnSession is told of every session
+// that ends, on either side, so the node can keep its record of peers
+// (sync/peers).
 package transport

@@ -40,6 +40,16 @@ func (s Schedule) Delay(failures int, r float64) time.Duration {
 // Loop syncs with the node want at url at once and then on schedule s until
 // ctx ends. Failures are logged and retried with backoff.
 func (c *Client) Loop(ctx context.Context, url string, want identity.ID, s Schedule) {
+	c.LoopWake(ctx, url, want, s, nil)
+}
+
+// LoopWake is Loop that also syncs as soon as wake delivers (a local write
+// to pass on), without waiting for the schedule. One loop runs one session
+// at a time, so a peer never has two of this loop's sessions in flight; a
+// wake during a session starts the next one right after it, when wake is
+// buffered. After failures the backoff holds: a wake does not shorten it,
+// so a node whose hub is down does not hammer it with every write.
+func (c *Client) LoopWake(ctx context.Context, url string, want identity.ID, s Schedule, wake <-chan struct{}) {
 	log := c.cfg.Logger.With("subsystem", "sync-schedule", "url", url)
 	failures := 0
 	for {
@@ -54,11 +64,17 @@ func (c *Client) Loop(ctx context.Context, url string, want identity.ID, s Sched
 			failures = 0
 		}
 		t := time.NewTimer(s.Delay(failures, rand.Float64()))
+		w := wake
+		if failures > 0 {
+			w = nil
+		}
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
+		case <-w:
+			t.Stop()
 		}
 	}
 }

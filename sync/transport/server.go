@@ -55,8 +55,34 @@ type Config struct {
 	Policy func(trust.Peer) session.Policy
 	// Marks returns this node's marks for a peer (sync/scope.StoreMarks,
 	// durable); nil keeps the engine's.
-	Marks  func(crdt.NodeID) session.Marks
-	Logger *slog.Logger
+	Marks func(crdt.NodeID) session.Marks
+	// OnSession, when not nil, is told of every session that ends, on
+	// either side, completed or not (for `carenode peers`). It is called
+	// on the session's goroutine after the session and must not block for
+	// long.
+	OnSession func(Ended)
+	Logger    *slog.Logger
+}
+
+// Ended is a session that ended.
+type Ended struct {
+	// Peer is the peer (its ID alone when the handshake failed).
+	Peer trust.Peer
+	// URL is the peer's sync URL when this node dialled it; Remote its
+	// address when it dialled this node.
+	URL, Remote string
+	Result      session.Result
+	Err         error
+	At          time.Time
+}
+
+func (c *Config) ended(e Ended) {
+	// A session cut short by this node's own shutdown says nothing about
+	// the peer.
+	if c.OnSession != nil && !errors.Is(e.Err, context.Canceled) {
+		e.At = c.Now()
+		c.OnSession(e)
+	}
 }
 
 // options returns the session options for peer.
@@ -198,6 +224,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.cfg.Engine.RespondWith(r.Context(), r.Body, w, crdt.NodeID(p.ID), s.cfg.options(p))
+	s.cfg.ended(Ended{Peer: p, Remote: r.RemoteAddr, Result: res, Err: err})
 	if err != nil {
 		s.log.Warn("session failed", logPeer, p.ID, logRemote, r.RemoteAddr, "err", err)
 		return

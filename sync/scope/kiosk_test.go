@@ -1,0 +1,181 @@
+package scope_test
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"carenode/crdt"
+	"carenode/node/nodeconf"
+	"carenode/node/store"
+	"carenode/sync/scope"
+	"carenode/sync/session"
+	"carenode/sync/trust"
+	"carenode/sync/wire"
+)
+
+// fakeBookings holds appointment start times by patient and records the
+// windows it was asked about.
+type fakeBookings struct {
+	mu    sync.Mutex
+	at    map[string]time.Time
+	asked [][2]time.Time
+}
+
+func (f *fakeBookings) PatientsBooked(from, to time.Time) (map[string]bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked = append(f.asked, [2]time.Time{from, to})
+	out := map[string]bool{}
+	for p, t := range f.at {
+		if !t.Before(from) && t.Before(to) {
+			out[p] = true
+		}
+	}
+	return out, nil
+}
+
+func openStore(t *testing.T, node crdt.NodeID) *store.Store {
+	t.Helper()
+	opts := store.DefaultOptions(filepath.Join(t.TempDir(), string(node)+".db"), node)
+	opts.Create, opts.NoSync = true, true
+	st, err := store.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func write(t *testing.T, st *store.Store, coll, rec, field, value string) {
+	t.Helper()
+	if _, err := st.Write(context.Background(), store.WriteRequest{Collection: coll, Record: rec,
+		Edits: []store.Edit{{Kind: crdt.MutSet, Field: field, Value: []byte(`"` + value + `"`), SeenCurrent: true}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// syncKiosk runs one session, the kiosk initiating, the hub serving it
+// under pol as a kiosk certificate would be.
+func syncKiosk(t *testing.T, kiosk, hub *session.Engine, pol *scope.Policies, marks session.Marks) session.Result {
+	t.Helper()
+	ar, bw := io.Pipe()
+	br, aw := io.Pipe()
+	var wg sync.WaitGroup
+	var rk session.Result
+	var ek error
+	wg.Go(func() {
+		rk, ek = kiosk.InitiateWith(context.Background(), ar, aw, "HUB", session.Options{Marks: marks})
+	})
+	peer := trust.Peer{ID: "KIOSK", Role: nodeconf.RoleKiosk, Name: "kiosk1"}
+	_, eh := hub.RespondWith(context.Background(), br, bw, "KIOSK", session.Options{Policy: pol.For(peer)})
+	if eh != nil {
+		ar.Close()
+		br.Close()
+	}
+	wg.Wait()
+	if ek != nil || eh != nil {
+		t.Fatalf("kiosk sync: kiosk %v, hub %v", ek, eh)
+	}
+	return rk
+}
+
+func ids(t *testing.T, st *store.Store, coll string) []string {
+	t.Helper()
+	views, err := st.List(coll, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, v := range views {
+		out = append(out, v.ID)
+	}
+	return out
+}
+
+// TestKioskScopeFromBookings: a kiosk gets the patients booked today and
+// tomorrow (clinic time), the appointments and staff, nothing else; a
+// patient booked later arrives whole although all its changes are older
+// than the kiosk's mark; grants survive in a file.
+func TestKioskScopeFromBookings(t *testing.T) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	// 23:30 UTC on 1 March is 07:30 on 2 March in the clinic.
+	now := time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC)
+	day := func(d, h int) time.Time { return time.Date(2026, 3, d, h, 0, 0, 0, shanghai) }
+	book := &fakeBookings{at: map[string]time.Time{
+		"p-today": day(2, 9), "p-tomorrow": day(3, 16), "p-yesterday": day(1, 9), "p-later": day(4, 0)}}
+
+	hubSt, kioskSt := openStore(t, "HUB"), openStore(t, "KIOSK")
+	for _, p := range []string{"p-today", "p-tomorrow", "p-yesterday", "p-later", "p-none"} {
+		for _, f := range []string{"name", "phone", "status"} {
+			write(t, hubSt, "patients", p, f, p+"-"+f)
+		}
+		write(t, hubSt, "audit", p+".20260301", "read", "x")
+		write(t, hubSt, scope.AppointmentCollection, "a-"+p, "patient", p)
+	}
+	write(t, hubSt, "staff", "li", "role", "nurse")
+	write(t, hubSt, "visits", "v1", "note", "x")
+
+	grants := &scope.FileGrants{Path: filepath.Join(t.TempDir(), "grants.json")}
+	pol := &scope.Policies{Records: hubSt, Bookings: book, Now: func() time.Time { return now }, Location: shanghai, Grants: grants}
+	newEngine := func(st *store.Store, node crdt.NodeID, s wire.Scope) *session.Engine {
+		cfg := session.DefaultConfig(node, st)
+		cfg.Scope = s
+		e, err := session.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(e.Close)
+		return e
+	}
+	hub, kiosk := newEngine(hubSt, "HUB", wire.Full()), newEngine(kioskSt, "KIOSK", wire.Kiosk())
+	marks := scope.StoreMarks{Store: kioskSt, Peer: "HUB"}
+	syncKiosk(t, kiosk, hub, pol, marks)
+
+	if got := book.asked[0]; !got[0].Equal(day(2, 0)) || !got[1].Equal(day(4, 0)) {
+		t.Errorf("asked for bookings in [%s, %s), want the clinic's today and tomorrow", got[0], got[1])
+	}
+	for _, tc := range []struct {
+		coll string
+		want []string
+	}{
+		{"patients", []string{"p-today", "p-tomorrow"}},
+		{scope.AppointmentCollection, []string{"a-p-later", "a-p-none", "a-p-today", "a-p-tomorrow", "a-p-yesterday"}},
+		{"staff", []string{"li"}}, {"audit", nil}, {"visits", nil},
+	} {
+		if got := ids(t, kioskSt, tc.coll); !slices.Equal(got, tc.want) {
+			t.Errorf("kiosk's %s: %v, want %v", tc.coll, got, tc.want)
+		}
+	}
+	if r := syncKiosk(t, kiosk, hub, pol, marks); !r.Idle {
+		t.Errorf("second sync not idle: %+v", r)
+	}
+
+	// The next morning p-later is tomorrow's: it comes whole, though none
+	// of its changes is new. p-today has left the scope; its copy stays.
+	now = now.Add(24 * time.Hour)
+	write(t, hubSt, "patients", "p-today", "status", "done")
+	pol2 := &scope.Policies{Records: hubSt, Bookings: book, Now: func() time.Time { return now }, Location: shanghai,
+		Grants: &scope.FileGrants{Path: grants.Path}} // as after a restart of the hub
+	r := syncKiosk(t, kiosk, hub, pol2, marks)
+	if got := ids(t, kioskSt, "patients"); !slices.Equal(got, []string{"p-later", "p-today", "p-tomorrow"}) {
+		t.Fatalf("kiosk's patients the next day: %v", got)
+	}
+	if r.Received != 3 {
+		t.Errorf("received %d changes, want p-later's 3", r.Received)
+	}
+	v, err := kioskSt.Get("patients", "p-today")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(v.Fields["status"].Value) != `"p-today-status"` {
+		t.Errorf("p-today, out of scope, was sent its new status: %s", v.Fields["status"].Value)
+	}
+	if r := syncKiosk(t, kiosk, hub, pol2, marks); r.Received != 0 {
+		t.Errorf("p-later sent again: %+v", r)
+	}
+}
