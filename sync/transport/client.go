@@ -128,6 +128,9 @@ func (c *Client) sync(ctx context.Context, peerURL string, want identity.ID, pro
 	opts := c.cfg.options(peer)
 	opts.Progress = progress
 	res, err = c.cfg.Engine.InitiateWith(ctx, body, pw, crdt.NodeID(peer.ID), opts)
+	if err != nil {
+		err = body.refusedOr(err)
+	}
 	pw.Close()
 	if err == nil {
 		// Let the responder finish its handler before the request is
@@ -172,6 +175,25 @@ func (b *responseBody) wait() {
 	default:
 		b.body = rt.resp.Body
 	}
+}
+
+// refusedOr returns the peer's refusal instead of err when the round trip
+// ended with one. A session's first write can fail before it reads the
+// answer: the HTTP transport closes the request body as soon as a refusal
+// arrives, and the refusal, not "closed pipe", says why. It waits for the
+// answer a short while at most.
+func (b *responseBody) refusedOr(err error) error {
+	got := make(chan struct{})
+	go func() { b.once.Do(b.wait); close(got) }()
+	select {
+	case <-got:
+	case <-time.After(2 * time.Second):
+		return err
+	}
+	if errors.Is(b.err, ErrRefused) {
+		return b.err
+	}
+	return err
 }
 
 func (b *responseBody) Read(p []byte) (int, error) {

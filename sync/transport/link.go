@@ -81,8 +81,17 @@ type gotPeer struct {
 }
 
 // Sync runs one session with the link's peer as initiator, over the kept
-// connection when there is one.
+// connection when there is one, and reports its end as Client.SyncWith does.
 func (l *Link) Sync(ctx context.Context) (session.Result, trust.Peer, error) {
+	res, peer, err := l.sync(ctx)
+	if peer.ID == "" {
+		peer.ID = l.want
+	}
+	l.c.cfg.ended(Ended{Peer: peer, URL: l.url, Result: res, Err: err})
+	return res, peer, err
+}
+
+func (l *Link) sync(ctx context.Context) (session.Result, trust.Peer, error) {
 	var res session.Result
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -128,6 +137,9 @@ func (l *Link) Sync(ctx context.Context) (session.Result, trust.Peer, error) {
 	}
 	body := &responseBody{done: done, cancel: cancel, pr: pr}
 	res, err = l.c.cfg.Engine.InitiateWith(ctx, body, pw, crdt.NodeID(peer.ID), l.c.cfg.options(peer))
+	if err != nil {
+		err = body.refusedOr(err)
+	}
 	pw.Close()
 	if err == nil {
 		// Read the response to its end, so that the stream closes cleanly

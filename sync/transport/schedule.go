@@ -51,9 +51,15 @@ func (c *Client) Loop(ctx context.Context, url string, want identity.ID, s Sched
 // so a node whose hub is down does not hammer it with every write.
 func (c *Client) LoopWake(ctx context.Context, url string, want identity.ID, s Schedule, wake <-chan struct{}) {
 	log := c.cfg.Logger.With("subsystem", "sync-schedule", "url", url)
+	// One kept connection for the loop's sessions: an idle sync then costs
+	// a few hundred bytes instead of a TLS handshake with both certificate
+	// chains each time (docs/BENCHMARKS.md, idle-kept). The peer is
+	// verified again for every session.
+	link := c.Link(url, want)
+	defer link.Close()
 	failures := 0
 	for {
-		_, _, err := c.Sync(ctx, url, want)
+		_, _, err := link.Sync(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return
