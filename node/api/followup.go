@@ -17,6 +17,7 @@ import (
 // plans, templates, tasks, attempts, alerts and work lists.
 type Followup interface {
 	Diagnosed(ctx context.Context, a chart.Actor, patient, code string) ([]plans.Plan, error)
+	Started(ctx context.Context, a chart.Actor, patient string, e followup.Event) ([]plans.Plan, error)
 	CreatePlan(ctx context.Context, a chart.Actor, in plans.PlanInput) (plans.Plan, error)
 	Plan(id string) (plans.Plan, error)
 	Plans(patient string) []plans.Plan
@@ -42,6 +43,7 @@ var _ Followup = (*plans.Service)(nil)
 
 // followupRoutes adds the follow-up routes.
 func (s *Server) followupRoutes(route routeFunc) {
+	route("POST /api/v1/patients/{id}/events", auth.PermFollowupWrite, s.careEvent)
 	route("GET /api/v1/plans", auth.PermFollowupRead, s.listPlans)
 	route("POST /api/v1/plans", auth.PermFollowupWrite, s.createPlan)
 	route("GET /api/v1/plans/{id}", auth.PermFollowupRead, s.getPlan)
@@ -323,6 +325,52 @@ func (s *Server) worklist(w http.ResponseWriter, r *http.Request) error {
 // diagnosed starts the follow-up plans a diagnosis calls for, after the
 // diagnosis is stored. A failure here does not undo the diagnosis: it is
 // logged, and the plan can be started by hand.
+// careEventIn is a discharge or a procedure that may start follow-up plans
+// (a diagnosis is posted to /diagnoses, which starts its plans itself).
+type careEventIn struct {
+	Event     string `json:"event"`               // discharge or procedure
+	Code      string `json:"code,omitempty"`      // ICD-10 discharge diagnosis
+	Procedure string `json:"procedure,omitempty"` // kind of procedure, as "surgery"
+}
+
+// careEvent records that a patient was discharged or had a procedure, and
+// starts the plans whose templates that event triggers: the post-surgery
+// calls on days 1, 3, 7 and 14, say. It answers the plans started (none
+// when no template matches, or when they were started already).
+func (s *Server) careEvent(w http.ResponseWriter, r *http.Request) error {
+	var in careEventIn
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	switch {
+	case in.Event != followup.EventDischarge && in.Event != followup.EventProcedure:
+		return &apiError{status: http.StatusBadRequest, code: CodeBadRequest,
+			msg:   `event must be "discharge" or "procedure" (a diagnosis goes to /diagnoses)`,
+			zhMsg: `event 须为 "discharge"（出院）或 "procedure"（手术/操作）；诊断请提交到 /diagnoses`}
+	case in.Event == followup.EventProcedure && in.Procedure == "":
+		return &apiError{status: http.StatusBadRequest, code: CodeBadRequest,
+			msg: "a procedure event names the procedure, as \"surgery\"", zhMsg: "手术/操作事件须填写 procedure，如 \"surgery\""}
+	}
+	id := r.PathValue("id")
+	if s.opts.Patients != nil {
+		p, err := s.opts.Patients.Get(r.Context(), actor(r), id)
+		if err != nil {
+			return err
+		}
+		id = p.ID // the survivor, when id was merged away
+	}
+	started, err := s.opts.Followup.Started(r.Context(), actor(r), id,
+		followup.Event{Kind: in.Event, Code: in.Code, Procedure: in.Procedure})
+	if err != nil {
+		return followupError(err)
+	}
+	if started == nil {
+		started = []plans.Plan{}
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"plans": started})
+	return nil
+}
+
 func (s *Server) diagnosed(ctx context.Context, a chart.Actor, patient, code string) {
 	if s.opts.Followup == nil {
 		return

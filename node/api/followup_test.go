@@ -241,3 +241,52 @@ func TestFollowupPlansAndTemplates(t *testing.T) {
 		t.Errorf("huge template: %d", r.code)
 	}
 }
+
+// TestCareEvents: a procedure posted as an event starts the post-surgery
+// plan (calls on days 1, 3, 7 and 14) once; bad events are refused in both
+// languages; an unknown patient is 404.
+func TestCareEvents(t *testing.T) {
+	c, _ := newFollowupClinic(t)
+	admin := c.login("admin", "admin-password")
+	doc := c.addUser(admin, "dr-li", "doctor")
+	r := c.call("POST", "/api/v1/patients", doc, patientBody(t, "王刚", "1970-05-05", "13900001111", "33"))
+	if r.code != 201 {
+		t.Fatalf("register: %d %s", r.code, r.raw)
+	}
+	patient := r.body["id"].(string)
+	for _, tc := range []struct {
+		body any
+		code int
+	}{
+		{map[string]any{"event": "diagnosis", "code": "I10"}, 400},
+		{map[string]any{"event": "procedure"}, 400},
+		{map[string]any{"event": "surgery"}, 400},
+		{map[string]any{"event": "procedure", "procedure": "surgery", "extra": 1}, 400},
+	} {
+		if r := c.call("POST", "/api/v1/patients/"+patient+"/events", doc, tc.body); r.code != tc.code || !hasHan(string(r.raw)) {
+			t.Errorf("event %v: %d %s, want %d with Chinese", tc.body, r.code, r.raw, tc.code)
+		}
+	}
+	if r := c.call("POST", "/api/v1/patients/nosuchpatient/events", doc, map[string]any{"event": "procedure", "procedure": "surgery"}); r.code != 404 {
+		t.Errorf("unknown patient: %d %s", r.code, r.raw)
+	}
+	r = c.call("POST", "/api/v1/patients/"+patient+"/events", doc, map[string]any{"event": "procedure", "procedure": "surgery"})
+	if r.code != 201 || len(list(r, "plans")) != 1 {
+		t.Fatalf("surgery: %d %s", r.code, r.raw)
+	}
+	r = c.call("GET", "/api/v1/tasks?patient="+patient, doc, nil)
+	today := followup.DateOf(time.Now())
+	var dues []string
+	for _, task := range list(r, "tasks") {
+		dues = append(dues, task["due"].(string))
+	}
+	want := []string{today.AddDays(1).String(), today.AddDays(3).String(), today.AddDays(7).String(), today.AddDays(14).String()}
+	if strings.Join(dues, " ") != strings.Join(want, " ") {
+		t.Errorf("post-surgery tasks due %v, want %v (days 1, 3, 7, 14)", dues, want)
+	}
+	// The same event again starts nothing new.
+	r = c.call("POST", "/api/v1/patients/"+patient+"/events", doc, map[string]any{"event": "procedure", "procedure": "surgery"})
+	if r2 := c.call("GET", "/api/v1/tasks?patient="+patient, doc, nil); len(list(r2, "tasks")) != 4 {
+		t.Errorf("a second surgery event made more tasks: %s / %s", r.raw, r2.raw)
+	}
+}
