@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"carenode/node/booking"
 	"carenode/node/chart"
 	"carenode/node/education"
@@ -85,6 +87,12 @@ func (n *Node) openCare(cfg Config) error {
 	if n.Plans, err = plans.Open(pcfg); err != nil {
 		return fmt.Errorf("open follow-up plans: %w", err)
 	}
+	n.Metrics.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "carenode_followup_alerts_unacknowledged",
+			Help: "Follow-up alerts no doctor has acknowledged yet."},
+			func() float64 { return float64(n.Plans.UnacknowledgedAlerts()) }),
+		outboxCollector{box: n.Outbox, desc: prometheus.NewDesc("carenode_outbox_messages",
+			"Outbox messages by status.", []string{"status"}, nil)})
 	svCfg := survey.DefaultConfig(n.Store)
 	svCfg.Now, svCfg.Logger, svCfg.Queue = cfg.Now, cfg.Logger, n.Outbox
 	if loc != nil {
@@ -132,5 +140,24 @@ func (n *Node) closeCare() {
 	}
 	if n.Plans != nil {
 		n.Plans.Close()
+	}
+}
+
+// outboxCollector counts the outbox's messages by status at each scrape.
+type outboxCollector struct {
+	box  *outbox.Service
+	desc *prometheus.Desc
+}
+
+func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	counts, err := c.box.Counts()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for st, k := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(k), string(st))
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -305,6 +306,19 @@ func TestClinicDay(t *testing.T) {
 	if len(alerts.Alerts) == 0 || alerts.Alerts[0].Acknowledged || alerts.Alerts[0].To != "dr-wang" || len(alerts.Alerts[0].Findings) == 0 {
 		t.Fatalf("the doctor's alerts: %+v", alerts)
 	}
+	metricsHave := func(want string) bool {
+		t.Helper()
+		resp, err := http.Get(srv.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), want)
+	}
+	if !metricsHave("carenode_followup_alerts_unacknowledged 1\n") {
+		t.Error("metrics do not count the unacknowledged alert")
+	}
 	doctor.must(t, "POST", "/api/v1/alerts/"+alerts.Alerts[0].ID+"/ack", map[string]any{"action": "加用氨氯地平 5mg，一周后复测血压"}, http.StatusOK, nil)
 	doctor.must(t, "GET", "/api/v1/alerts", nil, http.StatusOK, &alerts)
 	for _, a := range alerts.Alerts {
@@ -364,6 +378,13 @@ func TestClinicDay(t *testing.T) {
 	if kinds["reminder"] != 2 || kinds["followup_summary"] != 1 {
 		t.Errorf("sent messages by kind %v, want 2 reminders and 1 follow-up summary: %+v", kinds, box)
 	}
+	// The metrics count the acknowledged alert out and the sent messages in.
+	for _, want := range []string{"carenode_followup_alerts_unacknowledged 0\n", `carenode_outbox_messages{status="sent"} 3` + "\n"} {
+		if !metricsHave(want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+
 	got = sim.Messages()
 	if len(got) != 3 {
 		t.Errorf("the phone got %d messages in all, want 3", len(got))
