@@ -154,6 +154,8 @@ func TestSubscriberStoresReadings(t *testing.T) {
 	if b := byRaw["not a reading"]; b.DeviceID != "thermo-1" || len(b.Unmapped) != 1 {
 		t.Errorf("unreadable batch: %+v", b)
 	}
+	// The counts move just after the sink returns: wait for them.
+	eventually(t, "stats of three stored", func() bool { return s.Stats().Stored == 3 })
 	if st := s.Stats(); st.Stored != 3 || st.Unreadable != 1 || st.Failed != 0 {
 		t.Errorf("stats %+v", st)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strings"
+	"sync"
 	"time"
 
 	"carenode/crdt"
@@ -37,27 +38,52 @@ type Link struct {
 	c    *Client
 	url  string
 	want identity.ID
-	tr   *http.Transport
+
+	mu    sync.Mutex
+	tr    *http.Transport // replaced by Close, so no later sync picks an old connection
+	conns *connSet        // what tr dialled, closed by Close
 }
 
 // Link returns a link to the node at peerURL; want, when not empty, is the
 // node ID expected there. Close it when done.
 func (c *Client) Link(peerURL string, want identity.ID) *Link {
+	l := &Link{c: c, url: strings.TrimRight(peerURL, "/"), want: want}
+	l.tr, l.conns = l.newTransport()
+	return l
+}
+
+func (l *Link) newTransport() (*http.Transport, *connSet) {
 	// VerifyConnection runs in every handshake; the peer a session talks
 	// to is verified again from the connection its request got.
-	tr := &http.Transport{
-		TLSClientConfig:     c.tlsConfig(want, make(chan trust.Peer, 1)),
+	conns := &connSet{}
+	return &http.Transport{
+		TLSClientConfig:     l.c.tlsConfig(l.want, make(chan trust.Peer, 1)),
 		ForceAttemptHTTP2:   true,
 		TLSHandshakeTimeout: 30 * time.Second,
 		IdleConnTimeout:     10 * time.Minute, // the peer's own idle timeout usually comes first
 		MaxIdleConnsPerHost: 1,
-	}
-	return &Link{c: c, url: strings.TrimRight(peerURL, "/"), want: want, tr: tr}
+		DialContext:         conns.dial,
+	}, conns
 }
 
-// Close closes the kept connection. The link stays usable: the next Sync
-// dials again.
-func (l *Link) Close() { l.tr.CloseIdleConnections() }
+// Close closes the kept connection: an HTTP/2 stream ends asynchronously,
+// so closing idle connections alone could leave it open; its connections
+// are closed and the next Sync dials afresh with a new transport. The link
+// stays usable.
+func (l *Link) Close() {
+	l.mu.Lock()
+	tr, conns := l.tr, l.conns
+	l.tr, l.conns = l.newTransport()
+	l.mu.Unlock()
+	tr.CloseIdleConnections()
+	conns.closeAll()
+}
+
+func (l *Link) transport() *http.Transport {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.tr
+}
 
 // peerOf verifies the peer of the connection a request got.
 func (l *Link) peerOf(info httptrace.GotConnInfo) (trust.Peer, error) {
@@ -110,8 +136,9 @@ func (l *Link) sync(ctx context.Context) (session.Result, trust.Peer, error) {
 	}
 	req.Header.Set("Content-Type", contentType)
 	done := make(chan roundTrip, 1)
+	tr := l.transport()
 	go func() {
-		resp, err := l.tr.RoundTrip(req)
+		resp, err := tr.RoundTrip(req)
 		if err != nil {
 			pr.CloseWithError(err)
 		}
