@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"carenode/sync/discovery"
 	"carenode/sync/peers"
 	"carenode/sync/transport"
+	"carenode/sync/trust"
 )
 
 // discoveryOptions are serve's LAN discovery flags.
@@ -168,16 +170,39 @@ func (p *peerLoops) close() {
 	p.wg.Wait()
 }
 
+// gossipKey reads the network's gossip key with the node's trust files
+// (the hub makes it if it predates keys). A node enrolled before hubs
+// delivered keys has none: discovery then refuses to start, with the
+// error saying how to get it, rather than gossip in clear.
+func gossipKey(client *transport.Client) ([]byte, error) {
+	if client == nil {
+		return nil, errors.New("discovery: no sync client / 局域网发现：没有同步客户端")
+	}
+	key, err := client.Material().GossipKey()
+	if errors.Is(err, trust.ErrNoGossipKey) {
+		return nil, usageError{fmt.Errorf("--discovery-bind: %w", err)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	return key, nil
+}
+
 // startDiscovery joins the LAN cluster announcing syncURL and syncs with
-// each peer found. stop leaves the cluster and stops the loops; it must
-// run before the store closes.
+// each peer found, gossiping encrypted with the network's key. stop leaves
+// the cluster and stops the loops; it must run before the store closes.
 func startDiscovery(ctx context.Context, o discoveryOptions, self, hub identity.ID, syncURL string,
 	client *transport.Client, sched transport.Schedule, log *slog.Logger, soon *syncSoon, book *peers.Book) (addr string, stop func(), err error) {
 	loops := &peerLoops{ctx: ctx, client: client, sched: sched, self: self, hub: hub, log: log.With("subsystem", "discovery"),
 		loops: make(map[identity.ID]context.CancelFunc), soon: soon, book: book}
+	key, err := gossipKey(client)
+	if err != nil {
+		return "", nil, err
+	}
+	defer clear(key) // discovery keeps its own copy
 	host, port, _ := splitHostPort(o.bind)
 	cfg := discovery.Config{ID: self, SyncURL: syncURL, BindAddr: host, BindPort: port,
-		Join: o.join, OnEvent: loops.onEvent, Logger: log}
+		Join: o.join, SecretKey: key, OnEvent: loops.onEvent, Logger: log}
 	if ip := net.ParseIP(host); ip.IsUnspecified() {
 		if a := net.ParseIP(o.advertise); a != nil {
 			cfg.AdvertiseAddr = a.String()

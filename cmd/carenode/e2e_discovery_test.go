@@ -1,11 +1,33 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"carenode/sync/trust"
 )
+
+// privateFile reads a secret file and checks that only its owner can
+// reach it.
+func privateFile(t *testing.T, path string) []byte {
+	t.Helper()
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %04o, want 0600", path, info.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 // discoveryAddr returns the gossip address a serving node wrote to sync.json.
 func discoveryAddr(t *testing.T, dir string) string {
@@ -23,6 +45,12 @@ func discoveryAddr(t *testing.T, dir string) string {
 func TestDiscoverySync(t *testing.T) {
 	hub := filepath.Join(t.TempDir(), "hub")
 	mustRun(t, "init", "--dir", hub, "--name", "县医院", "--role", "hub")
+	hubKeyPath := trust.PathsOf(hub).GossipKey()
+	firstKey := privateFile(t, hubKeyPath)
+	// A hub made before gossip keys existed: it makes one on first need.
+	if err := os.Remove(hubKeyPath); err != nil {
+		t.Fatal(err)
+	}
 	hubSrv := startSyncServe(t, hub)
 	hubURL := syncURL(t, hub)
 	desk1 := joinNode(t, hubURL, enrolToken(t, hub, "desk1", "clinic"), "desk1")
@@ -30,8 +58,33 @@ func TestDiscoverySync(t *testing.T) {
 	// The hub is down from here on: whatever reaches a desk came from the
 	// other desk.
 	hubSrv.stop(t)
+	hubKey := privateFile(t, hubKeyPath)
+	if len(hubKey) != trust.GossipKeySize || bytes.Equal(hubKey, firstKey) {
+		t.Fatalf("the old hub's new gossip key: %x (deleted one %x)", hubKey, firstKey)
+	}
+	for _, d := range []string{desk1, desk2} {
+		if k := privateFile(t, trust.PathsOf(d).GossipKey()); !bytes.Equal(k, hubKey) {
+			t.Fatalf("%s was enrolled with gossip key %x, the hub has %x", d, k, hubKey)
+		}
+	}
 	addUser(t, desk1, "admin", "admin", adminPassword)
 	addUser(t, desk2, "admin", "admin", adminPassword)
+
+	// desk2 as if enrolled before keys were delivered: discovery refuses to
+	// start, saying what to do; once the hub's key is copied, it starts
+	// (the run below).
+	desk2Key := trust.PathsOf(desk2).GossipKey()
+	if err := os.Remove(desk2Key); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(desk2, syncRuntimeFile))
+	r := run(t, "serve", "--dir", desk2, "--listen", "127.0.0.1:0", "--sync-listen", "127.0.0.1:0", "--discovery-bind", "127.0.0.1:0")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "trust/gossip.key") || !strings.Contains(r.stderr, "re-enrol") || !strings.Contains(r.stderr, "重新注册") {
+		t.Fatalf("serve --discovery-bind without a gossip key: exit %d, stderr %q; want a usage error saying to copy the key or re-enrol", r.code, r.stderr)
+	}
+	if err := os.WriteFile(desk2Key, hubKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	srv1 := startSyncServe(t, desk1, "--sync-interval", "200ms", "--discovery-bind", "127.0.0.1:0")
 	seed := discoveryAddr(t, desk1)

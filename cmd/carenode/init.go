@@ -158,6 +158,15 @@ func initJoin(cmd *cobra.Command, e *env, dir, name, role, join, token string) e
 	if err := trust.SaveEnrolment(dir, en.CA, en.Cert, en.Hub); err != nil {
 		return fmt.Errorf("init %s: save enrolment: %w", dir, err)
 	}
+	// The LAN gossip key goes beside the other trust files, owner-only.
+	if len(en.GossipKey) > 0 {
+		if err := trust.SaveGossipKey(dir, en.GossipKey); err != nil {
+			return fmt.Errorf("init %s: save gossip key: %w", dir, err)
+		}
+	} else {
+		fmt.Fprintf(e.stderr, "warning: the hub sent no LAN gossip key; --discovery-bind will refuse to start until trust/gossip.key is copied from the hub\n"+
+			"警告：中心节点未下发局域网发现密钥；在从中心节点复制 trust/gossip.key 之前无法使用 --discovery-bind\n")
+	}
 	fmt.Fprintf(e.stdout, "created node %s (%s, %s) in %s, enrolled with hub %s at %s\n已创建节点 %s 并加入中心节点 %s 的网络\n",
 		res.ID, name, en.Self.Role, dir, en.Hub.Node, en.Hub.URL, res.ID, en.Hub.Node)
 	fmt.Fprintf(e.stdout, "config: %s\nnext / 下一步: carenode serve --dir %s\n", node.ConfigPath(dir), dir)

@@ -73,8 +73,10 @@ type Config struct {
 	// seeds a node waits for others to join it. No multicast or broadcast
 	// is ever used.
 	Join []string
-	// SecretKey, if set (16, 24 or 32 bytes), encrypts and authenticates
-	// the gossip. All members must share it.
+	// SecretKey (16, 24 or 32 bytes; carenode uses the network's 32-byte
+	// gossip key, trust.GossipKeySize) encrypts and authenticates all
+	// gossip, both ways. All members must share it. Required: Start
+	// refuses to gossip in clear (ErrNoKey).
 	SecretKey []byte
 	// OnEvent, if set, is called for each event, in order, from one
 	// goroutine of this package; it may block without stalling the gossip.
@@ -87,6 +89,14 @@ type Config struct {
 	// delegates and logging are overwritten from the fields above.
 	Memberlist *memberlist.Config
 }
+
+// ErrNoKey means Start was given no gossip key. Discovery never gossips in
+// clear: the sync URLs and node IDs of a clinic's machines are not for
+// anyone on the LAN to read.
+var ErrNoKey = errors.New("discovery: no gossip key; refusing to gossip unencrypted / 局域网发现：没有通信密钥，拒绝明文通信")
+
+// ErrBadKey means the gossip key has a size AES does not take.
+var ErrBadKey = errors.New("discovery: bad gossip key / 局域网发现：通信密钥无效")
 
 // Node is this node's membership in the LAN cluster.
 type Node struct {
@@ -109,6 +119,13 @@ type Node struct {
 func Start(cfg Config) (*Node, error) {
 	if ok, err := canonicalID(string(cfg.ID)); !ok {
 		return nil, fmt.Errorf("discovery: node ID: %v", err)
+	}
+	switch len(cfg.SecretKey) {
+	case 16, 24, 32:
+	case 0:
+		return nil, ErrNoKey
+	default:
+		return nil, fmt.Errorf("%w: %d bytes, want 16, 24 or 32", ErrBadKey, len(cfg.SecretKey))
 	}
 	meta, err := EncodeMeta(cfg.SyncURL)
 	if err != nil {
@@ -138,7 +155,12 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.AdvertisePort == 0 {
 		mc.AdvertisePort = cfg.BindPort // memberlist fills in a picked port
 	}
-	mc.SecretKey = cfg.SecretKey
+	// Encrypted and verified both ways: a member without the key can
+	// neither read the gossip nor be read.
+	mc.SecretKey = append([]byte(nil), cfg.SecretKey...)
+	mc.Keyring = nil
+	mc.GossipVerifyIncoming = true
+	mc.GossipVerifyOutgoing = true
 	mc.LogOutput = nil
 	mc.Logger = log.New(logWriter{logger}, "", 0)
 

@@ -3,6 +3,7 @@ package discovery
 import (
 	"bytes"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,6 +27,9 @@ func fastConfig() *memberlist.Config {
 	c.PushPullInterval = 200 * time.Millisecond
 	c.SuspicionMult = 1
 	c.TCPTimeout = time.Second
+	// Uncompressed, so that what encryption hides is the only thing that
+	// keeps a capture from being read (TestGossipNotInClear).
+	c.EnableCompression = false
 	return c
 }
 
@@ -89,7 +93,24 @@ type member struct {
 	logs *lockedBuffer
 }
 
+// netKey is the test network's gossip key; otherKey another network's.
+var (
+	netKey   = bytes.Repeat([]byte{0x5a}, 32)
+	otherKey = bytes.Repeat([]byte{0xa5}, 32)
+)
+
 func start(t *testing.T, seed byte, join []string) *member {
+	t.Helper()
+	m, err := startKeyed(t, seed, netKey, join)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// startKeyed starts a member with key; a failure to join the seeds is
+// returned with the running member.
+func startKeyed(t *testing.T, seed byte, key []byte, join []string) (*member, error) {
 	t.Helper()
 	id := testID(t, seed)
 	m := &member{w: &watcher{peers: map[identity.ID]Peer{}}, logs: &lockedBuffer{}}
@@ -99,16 +120,17 @@ func start(t *testing.T, seed byte, join []string) *member {
 		SyncURL:    m.peer.URL,
 		BindAddr:   "127.0.0.1",
 		Join:       join,
+		SecretKey:  key,
 		OnEvent:    m.w.on,
 		Logger:     slog.New(slog.NewTextHandler(m.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Memberlist: fastConfig(),
 	})
-	if err != nil {
+	if n == nil {
 		t.Fatal(err)
 	}
 	m.node = n
 	t.Cleanup(func() { n.Close() })
-	return m
+	return m, err
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -174,9 +196,13 @@ func (rawMeta) GetBroadcasts(int, int) [][]byte { return nil }
 func (rawMeta) LocalState(bool) []byte          { return nil }
 func (rawMeta) MergeRemoteState([]byte, bool)   {}
 
-func rawMember(t *testing.T, name string, meta []byte, seed string) {
+// rawMember joins seed with memberlist directly under name, announcing
+// meta, with the gossip key key (nil: in clear), and returns the join's
+// error.
+func rawMember(t *testing.T, name string, meta, key []byte, seed string) error {
 	t.Helper()
 	c := fastConfig()
+	c.SecretKey = key
 	c.Name = name
 	c.BindAddr = "127.0.0.1"
 	c.BindPort = 0
@@ -188,17 +214,25 @@ func rawMember(t *testing.T, name string, meta []byte, seed string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ml.Shutdown() })
-	if _, err := ml.Join([]string{seed}); err != nil {
-		t.Fatal(err)
-	}
+	_, err = ml.Join([]string{seed})
+	return err
 }
 
 func TestMalformedPeersIgnored(t *testing.T) {
 	a := start(t, 1, nil)
 	good := start(t, 2, []string{a.node.Addr()})
-	rawMember(t, string(testID(t, 3)), append([]byte{1}, "http://127.0.0.1:7443"...), a.node.Addr())
-	rawMember(t, string(testID(t, 4)), []byte{9, 'x'}, a.node.Addr())
-	rawMember(t, "not-a-node-id", append([]byte{1}, "https://127.0.0.1:7443"...), a.node.Addr())
+	for _, r := range []struct {
+		name string
+		meta []byte
+	}{
+		{string(testID(t, 3)), append([]byte{1}, "http://127.0.0.1:7443"...)},
+		{string(testID(t, 4)), []byte{9, 'x'}},
+		{"not-a-node-id", append([]byte{1}, "https://127.0.0.1:7443"...)},
+	} {
+		if err := rawMember(t, r.name, r.meta, netKey, a.node.Addr()); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	eventually(t, "a to see the good peer", sees(a, good))
 	eventually(t, "the reasons to be logged", func() bool {
@@ -214,13 +248,18 @@ func TestMalformedPeersIgnored(t *testing.T) {
 
 func TestStartRefusesBadConfig(t *testing.T) {
 	for _, cfg := range []Config{
-		{ID: "nope", SyncURL: "https://127.0.0.1:7443"},
-		{ID: testID(t, 1), SyncURL: "http://127.0.0.1:7443"},
-		{ID: testID(t, 1), SyncURL: "https://127.0.0.1"},
+		{ID: "nope", SyncURL: "https://127.0.0.1:7443", SecretKey: netKey},
+		{ID: testID(t, 1), SyncURL: "http://127.0.0.1:7443", SecretKey: netKey},
+		{ID: testID(t, 1), SyncURL: "https://127.0.0.1", SecretKey: netKey},
+		{ID: testID(t, 1), SyncURL: "https://127.0.0.1:7443"},                         // no key
+		{ID: testID(t, 1), SyncURL: "https://127.0.0.1:7443", SecretKey: netKey[:20]}, // bad key
 	} {
 		if n, err := Start(cfg); err == nil {
 			n.Close()
 			t.Errorf("Start(%+v) succeeded", cfg)
 		}
+	}
+	if _, err := Start(Config{ID: testID(t, 1), SyncURL: "https://127.0.0.1:7443"}); !errors.Is(err, ErrNoKey) {
+		t.Errorf("Start without a key: %v, want ErrNoKey", err)
 	}
 }

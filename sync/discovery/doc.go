@@ -12,9 +12,15 @@
 // the seed addresses it is configured with ([Config.Join], for instance the
 // clinic desk). With no seeds a node only waits to be joined.
 //
-// Membership gives no trust. Anything on the LAN that can reach the gossip
-// port can claim any node ID and any URL (unless [Config.SecretKey] is set,
-// and even then the key only keeps strangers out of the gossip). A
+// All gossip is encrypted and authenticated with the network's gossip key
+// ([Config.SecretKey], AES-256, made by the hub and delivered at
+// enrolment; see sync/trust), both ways: a member without the key, or with
+// another network's, can neither join nor read who is where. [Start]
+// refuses to run without a key ([ErrNoKey]) rather than gossip in clear.
+//
+// Membership still gives no trust. The key only keeps strangers out of the
+// gossip: every enrolled node holds it, so a node revoked later still
+// could claim any node ID and any URL. A
 // discovered peer is only an address to try: the sync session authenticates
 // it by its certificate, which must chain to the network's CA, not be
 // revoked, and carry the node ID announced here (transport.Client.Sync's

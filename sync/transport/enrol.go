@@ -27,6 +27,10 @@ type enrolRequest struct {
 type enrolResponse struct {
 	Cert []byte `json:"cert,omitempty"`
 	CA   []byte `json:"ca,omitempty"`
+	// Gossip is the network's LAN gossip key (trust.GossipKeySize
+	// bytes); only ever sent over the TLS connection the joiner has
+	// checked against the CA fingerprint in its token.
+	Gossip []byte `json:"gossip,omitempty"`
 	// Code names the refusal for the joining side's error: used,
 	// expired, unknown, malformed, csr.
 	Code  string `json:"code,omitempty"`
@@ -100,7 +104,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := trust.PeerOf(cert)
 	s.log.Info("node enrolled", logPeer, p.ID, logRole, p.Role, "name", p.Name, logRemote, r.RemoteAddr)
-	writeJSON(w, http.StatusOK, enrolResponse{Cert: cert.Raw, CA: s.cfg.CA.Cert.Raw})
+	writeJSON(w, http.StatusOK, enrolResponse{Cert: cert.Raw, CA: s.cfg.CA.Cert.Raw, Gossip: s.cfg.CA.GossipKey})
 }
 
 // Enrolment is what a node gets when it joins.
@@ -108,13 +112,18 @@ type Enrolment struct {
 	CA, Cert *x509.Certificate
 	Self     trust.Peer // this node, as its certificate names it
 	Hub      trust.Hub
+	// GossipKey is the network's LAN gossip key, for discovery; empty
+	// when the hub sent none (a hub whose CA was made in memory).
+	GossipKey []byte
 }
 
 // Join enrols the node whose identity is id with the hub at hubURL, using
 // a token the hub issued. The node's key never leaves it: only a CSR is
 // sent. The hub's certificate is checked against the CA fingerprint in the
 // token before anything is sent; the CA returned must have that
-// fingerprint too, and becomes the node's pinned CA.
+// fingerprint too, and becomes the node's pinned CA. The answer also
+// carries the network's LAN gossip key, which the caller stores with
+// trust.SaveGossipKey.
 func Join(ctx context.Context, hubURL string, tok trust.Token, id *identity.Identity) (Enrolment, error) {
 	var en Enrolment
 	var hub trust.Peer
@@ -160,11 +169,25 @@ func Join(ctx context.Context, hubURL string, tok trust.Token, id *identity.Iden
 		return en, fmt.Errorf("enrol with %s: %w", hubURL, err)
 	}
 	defer resp.Body.Close()
-	var out enrolResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxEnrolBody)).Decode(&out); err != nil {
-		return en, fmt.Errorf("enrol with %s: %s: unreadable answer: %w", hubURL, resp.Status, err)
+	if en, err = readEnrolAnswer(resp.StatusCode, resp.Status, resp.Body, hubURL, tok, id); err != nil {
+		return en, err
 	}
-	if resp.StatusCode != http.StatusOK {
+	en.Hub = trust.Hub{URL: hubURL, Node: hub.ID}
+	return en, nil
+}
+
+// readEnrolAnswer decodes and checks the hub's answer to an enrolment
+// (outside bytes, fuzzed): a refusal becomes its trust error; a success
+// must carry the CA the token names, a certificate for id's key that
+// chains to it, and a gossip key of the right size or none.
+func readEnrolAnswer(code int, status string, body io.Reader, hubURL string, tok trust.Token, id *identity.Identity) (Enrolment, error) {
+	var en Enrolment
+	var out enrolResponse
+	var err error
+	if err = json.NewDecoder(io.LimitReader(body, maxEnrolBody)).Decode(&out); err != nil {
+		return en, fmt.Errorf("enrol with %s: %s: unreadable answer: %w", hubURL, status, err)
+	}
+	if code != http.StatusOK {
 		for _, c := range refusalCodes {
 			if c.code == out.Code {
 				return en, fmt.Errorf("enrol with %s: %w", hubURL, c.err)
@@ -189,6 +212,14 @@ func Join(ctx context.Context, hubURL string, tok trust.Token, id *identity.Iden
 	if en.Self, err = (&trust.Verifier{Roots: pool}).Verify([]*x509.Certificate{en.Cert}); err != nil {
 		return en, fmt.Errorf("enrol: certificate from hub: %w", err)
 	}
-	en.Hub = trust.Hub{URL: hubURL, Node: hub.ID}
+	if len(out.Gossip) > 0 && len(out.Gossip) != trust.GossipKeySize {
+		return en, fmt.Errorf("enrol: gossip key from hub: %w: %d bytes, want %d", trust.ErrBadGossipKey, len(out.Gossip), trust.GossipKeySize)
+	}
+	en.GossipKey = out.Gossip
 	return en, nil
 }
+
+// Material returns the trust material c was made with: LAN discovery reads
+// the network's gossip key, delivered at enrolment, through it
+// (Material.GossipKey).
+func (c *Client) Material() *trust.Material { return c.cfg.Material }

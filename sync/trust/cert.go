@@ -133,8 +133,11 @@ func (v *Verifier) Verify(chain []*x509.Certificate) (Peer, error) {
 // CA is a network's certificate authority, held by the hub.
 type CA struct {
 	Cert *x509.Certificate
-	key  ed25519.PrivateKey
-	rand io.Reader
+	// GossipKey is the network's LAN gossip key, sent to each node in its
+	// enrolment answer; LoadCA fills it in. Empty for a CA made in memory.
+	GossipKey []byte
+	key       ed25519.PrivateKey
+	rand      io.Reader
 }
 
 // NewCA makes a CA with a fresh key. rand nil means crypto/rand.

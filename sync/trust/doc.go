@@ -9,6 +9,13 @@
 // its role as "carenode:role/ROLE"; the subject's common name is the node's
 // name. The files live in the data directory's trust/ folder (Paths).
 //
+// The hub also makes the network's LAN gossip key (32 random bytes for
+// memberlist's AES-256 encryption, trust/gossip.key, owner-only) with its
+// CA, or on first need for a hub made before keys existed; enrolment hands
+// it to each node, which keeps it beside its certificate. A node without
+// one (enrolled before keys were delivered) gets ErrNoGossipKey, which
+// tells the operator to copy the hub's file or re-enrol.
+//
 // The package does no network I/O; sync/transport serves enrolment and
 // sessions over TLS with what it builds.
 package trust

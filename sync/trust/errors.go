@@ -39,3 +39,13 @@ var ErrTokenExpired = errors.New("enrolment token expired; ask the hub for a new
 // ErrBadCSR means a certificate request is malformed, not Ed25519, or not
 // signed by its own key.
 var ErrBadCSR = errors.New("bad certificate request / 证书请求无效")
+
+// ErrNoGossipKey means the node has no LAN gossip key: it was enrolled
+// before hubs delivered one. Discovery refuses to start rather than gossip
+// in clear.
+var ErrNoGossipKey = errors.New("no LAN gossip key (trust/gossip.key): this node was enrolled before the hub delivered one; " +
+	"copy trust/gossip.key from the hub's data directory into this node's trust/ folder and chmod 600 it, or re-enrol the node into a new data directory / " +
+	"没有局域网发现密钥（trust/gossip.key）：本节点加入网络时中心节点尚未下发密钥；请将中心节点数据目录中的 trust/gossip.key 复制到本节点的 trust/ 目录并执行 chmod 600，或用新的数据目录重新注册本节点")
+
+// ErrBadGossipKey means a gossip key is not GossipKeySize bytes.
+var ErrBadGossipKey = errors.New("bad LAN gossip key / 局域网发现密钥无效")

@@ -83,6 +83,9 @@ type Material struct {
 	Cert     *x509.Certificate
 	Identity *identity.Identity
 	Self     Peer
+	// dataDir is where the material was loaded from (GossipKey reads
+	// the key there when discovery needs it).
+	dataDir string
 }
 
 // Load reads dataDir's trust files for the node whose identity is id, and
@@ -103,7 +106,7 @@ func Load(dataDir string, id *identity.Identity) (*Material, error) {
 	if pub, ok := cert.PublicKey.(ed25519.PublicKey); !ok || !pub.Equal(id.Public) {
 		return nil, fmt.Errorf("%s is not for this node's key", p.NodeCert())
 	}
-	m := &Material{CA: ca, Cert: cert, Identity: id}
+	m := &Material{CA: ca, Cert: cert, Identity: id, dataDir: dataDir}
 	if m.Self, err = m.Verifier(nil, nil).Verify([]*x509.Certificate{cert}); err != nil {
 		return nil, fmt.Errorf("own certificate %s: %w", p.NodeCert(), err)
 	}
@@ -140,8 +143,9 @@ func writePrivate(path string, data []byte) error {
 }
 
 // CreateNetwork makes a new network's CA in the hub's data directory
-// (trust/ca.key owner-only, trust/ca.crt) and signs the hub's own node
-// certificate for id. It refuses to overwrite an existing CA.
+// (trust/ca.key owner-only, trust/ca.crt) and its LAN gossip key
+// (trust/gossip.key, owner-only), and signs the hub's own node certificate
+// for id. It refuses to overwrite an existing CA.
 func CreateNetwork(dataDir string, id *identity.Identity, name string, now time.Time) (*Material, error) {
 	p := PathsOf(dataDir)
 	ca, err := NewCA(name, nil, now)
@@ -158,6 +162,13 @@ func CreateNetwork(dataDir string, id *identity.Identity, name string, now time.
 	if err := writePrivate(p.CACert(), EncodeCert(ca.Cert)); err != nil {
 		return nil, err
 	}
+	gk, err := NewGossipKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := SaveGossipKey(dataDir, gk); err != nil {
+		return nil, err
+	}
 	csr, err := NewCSR(id)
 	if err != nil {
 		return nil, err
@@ -172,7 +183,8 @@ func CreateNetwork(dataDir string, id *identity.Identity, name string, now time.
 	return Load(dataDir, id)
 }
 
-// LoadCA reads the hub's CA from dataDir.
+// LoadCA reads the hub's CA from dataDir, with the network's gossip key
+// (made now if the hub predates gossip keys).
 func LoadCA(dataDir string) (*CA, error) {
 	p := PathsOf(dataDir)
 	data, err := atomicfile.ReadPrivate(p.CAKey(), maxFile)
@@ -201,7 +213,11 @@ func LoadCA(dataDir string) (*CA, error) {
 	if pub, ok := cert.PublicKey.(ed25519.PublicKey); !ok || !pub.Equal(key.Public()) {
 		return nil, fmt.Errorf("%s does not match %s", p.CAKey(), p.CACert())
 	}
-	return &CA{Cert: cert, key: key, rand: rand.Reader}, nil
+	gk, err := HubGossipKey(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	return &CA{Cert: cert, key: key, rand: rand.Reader, GossipKey: gk}, nil
 }
 
 // Hub is what a joined node remembers of its hub.
