@@ -53,7 +53,9 @@ With --discovery-bind a node with a sync listener also finds the other nodes of
 its LAN (hashicorp/memberlist, unicast only, never multicast or broadcast): it
 joins the seeds given with --discovery-join (typically the clinic desk) and
 announces https://HOST:PORT of its sync listener, where HOST is the
---sync-listen host or, when that is 0.0.0.0, --discovery-advertise. Each
+--sync-listen host or, when that is 0.0.0.0, --discovery-advertise. The gossip
+is encrypted with the network's key (trust/gossip.key, delivered at
+enrolment); a node without it refuses to start discovery. Each
 peer found is synced with every --sync-interval like the hub; the session
 still requires the peer's certificate from this network's CA with the node ID
 it announced. On shutdown the node leaves the cluster first.
@@ -76,6 +78,7 @@ it announced. On shutdown the node leaves the cluster first.
 （hashicorp/memberlist，仅单播，从不使用组播或广播）：它加入 --discovery-join
 给出的种子节点（通常是诊所前台），并公布自己同步监听的 https://主机:端口，
 其中主机为 --sync-listen 的地址，若其为 0.0.0.0 则为 --discovery-advertise。
+通信使用本网络的密钥（trust/gossip.key，注册时下发）加密；没有密钥的节点不会启动发现。
 发现的每个节点都像中心节点一样每隔 --sync-interval 同步一次；同步时仍要求对方
 持有本网络 CA 签发、节点 ID 与其公布一致的证书。停止时节点先离开集群。`,
 		Example: `  carenode serve --dir ./desk1
