@@ -19,9 +19,13 @@ import (
 	"carenode/node/care"
 	"carenode/node/chart"
 	"carenode/node/nodeconf"
+	"carenode/node/outbox"
 	"carenode/node/sample"
 	"carenode/node/staff"
 )
+
+// demoSMSFile is where the demo's outbox writes the SMS it sends.
+const demoSMSFile = "demo-sms.jsonl"
 
 func demoCmd(e *env) *cobra.Command {
 	var dir, listen string
@@ -78,7 +82,11 @@ DIR/demo-admin.password（仅适用于示例数据）；演示程序以其登录
 			if err != nil {
 				return err
 			}
-			n, err := node.Open(node.Config{Dir: dir, Identity: id, File: file, Version: buildVersion(), Logger: log})
+			// The demo's SMS go to a file instead of a modem, at any hour.
+			ocfg := outbox.DefaultConfig(string(id.ID))
+			ocfg.Sender.Kind, ocfg.Sender.File.Path = outbox.SenderFile, filepath.Join(dir, demoSMSFile)
+			ocfg.QuietStart, ocfg.QuietEnd = 0, 0
+			n, err := node.Open(node.Config{Dir: dir, Identity: id, File: file, Version: buildVersion(), Logger: log, Outbox: ocfg})
 			if err != nil {
 				return err
 			}
@@ -257,10 +265,14 @@ Try / 试试:
   curl -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
        -d '{"substance":"青霉素","reaction":"皮疹","severity":"severe"}' %s/api/v1/patients/PATIENT-ID/allergies
   curl -H "Authorization: Bearer $TOKEN" %s/api/v1/duplicates
+  curl -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+       -d '{"code":"I10"}' %s/api/v1/patients/PATIENT-ID/diagnoses      # starts the hypertension follow-up plan / 开始高血压随访
+  curl -H "Authorization: Bearer $TOKEN" '%s/api/v1/tasks?patient=PATIENT-ID'   # its tasks / 随访任务
+  curl -H "Authorization: Bearer $TOKEN" %s/api/v1/outbox                         # SMS queued; sent ones are in %s
   curl %s/metrics | grep carenode_
   go run ./cmd/carenode user list --dir %s
 
 Press Ctrl-C to stop / 按 Ctrl-C 停止.
 `, admin.name, admin.password, admin.name, admin.password, url, admin.token,
-		url, url, url, url, url, url, url, url, dir)
+		url, url, url, url, url, url, url, url, url, url, filepath.Join(dir, demoSMSFile), url, dir)
 }

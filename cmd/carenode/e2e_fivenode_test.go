@@ -29,6 +29,7 @@ import (
 
 	"carenode/node/identity"
 	"carenode/sync/peers"
+	"carenode/sync/scope"
 	"carenode/sync/trust"
 )
 
@@ -438,14 +439,18 @@ func TestFiveNodes(t *testing.T) {
 		// The kiosk: patient 1, booked tomorrow, and patient 5, whom it
 		// registered itself.
 		booked := map[string]bool{pids[1]: true, pids[5]: true}
+		// The kiosk holds of each patient only the fields it shows
+		// (scope.KioskFields): compare those; the nurse holds whole charts.
+		whole := func(rec json.RawMessage) []byte { return rec }
 		for _, c := range []struct {
 			n    *fnode
 			want func(id string) bool
-		}{{kiosk, func(id string) bool { return booked[id] }}, {nurse, func(id string) bool { return assigned[id] }}} {
+			view func(json.RawMessage) []byte
+		}{{kiosk, func(id string) bool { return booked[id] }, kioskShare}, {nurse, func(id string) bool { return assigned[id] }, whole}} {
 			got := records(t, c.n.ss, "patients")
 			for id, rec := range hubPatients {
 				switch {
-				case c.want(id) && !bytes.Equal(got[id], rec):
+				case c.want(id) && !bytes.Equal(c.view(got[id]), c.view(rec)):
 					t.Errorf("%s: patient %s differs from the hub's:\n%s\n%s", c.n.name, id, got[id], rec)
 				case !c.want(id) && got[id] != nil:
 					t.Errorf("%s holds patient %s, outside its scope", c.n.name, id)
@@ -463,6 +468,22 @@ func TestFiveNodes(t *testing.T) {
 					t.Errorf("%s holds visit %s", c.n.name, id)
 				}
 			}
+		}
+		// Patient 1 was assigned to nurse li on desk1: the kiosk holds its
+		// fields, not the assignment.
+		var kr, hr struct {
+			Fields map[string]json.RawMessage
+			Sets   map[string][]string
+		}
+		json.Unmarshal(records(t, kiosk.ss, "patients")[pids[1]], &kr)
+		json.Unmarshal(hubPatients[pids[1]], &hr)
+		for f := range kr.Fields {
+			if !slices.Contains(scope.KioskFields(), f) {
+				t.Errorf("kiosk holds patient 1's %s", f)
+			}
+		}
+		if len(kr.Fields) == 0 || len(kr.Sets) != 0 || len(hr.Sets["assignees"]) == 0 {
+			t.Errorf("kiosk's patient 1: fields %d, sets %v; the hub's sets %v", len(kr.Fields), kr.Sets, hr.Sets)
 		}
 		if a, h := records(t, kiosk.ss, "appointments"), records(t, hub.ss, "appointments"); len(h) != 2 || !reflect.DeepEqual(a, h) {
 			t.Errorf("kiosk's appointments (%d) differ from the hub's (%d)", len(a), len(h))
@@ -704,6 +725,32 @@ func bookOnHub(t *testing.T, ss *session, days map[string]int) {
 			t.Fatalf("book %s at %s: %d %s", patient, slot, code, b)
 		}
 	}
+}
+
+// kioskShare returns, of a patient record as /api/v1/records shows it, what
+// a kiosk holds: the registers in scope.KioskFields (values, stamps,
+// conflicts), whether it is deleted and what was merged into it; no sets
+// or facts, and not the created and updated stamps (a change that leaves a
+// kiosk nothing does not reach it).
+func kioskShare(rec json.RawMessage) []byte {
+	var r map[string]json.RawMessage
+	if err := json.Unmarshal(rec, &r); err != nil {
+		return rec
+	}
+	out := map[string]any{"id": r["id"], "deleted": r["deleted"], "merged": r["merged"]}
+	for _, k := range []string{"fields", "stamps", "conflicts"} {
+		var m map[string]json.RawMessage
+		json.Unmarshal(r[k], &m)
+		kept := map[string]json.RawMessage{}
+		for f, v := range m {
+			if slices.Contains(scope.KioskFields(), f) {
+				kept[f] = v
+			}
+		}
+		out[k] = kept
+	}
+	b, _ := json.Marshal(out)
+	return b
 }
 
 // runQuiet runs carenode sync for dir without a testing.T (from a

@@ -6,7 +6,8 @@
 // for "kiosk" (staff, revocations, appointments and the patients booked
 // today and tomorrow, from Policies.Bookings; every patient while there are
 // no bookings: what check-in needs to identify a patient and let staff sign
-// in; no audit, no care records); a nurse laptop only for "nurse:<its
+// in; no audit, no care records; of each patient only KioskFields, the
+// other mutations trimmed off each change); a nurse laptop only for "nurse:<its
 // certificate's name>" (staff and revocations, and the patient records and
 // audit days of the patients whose "assignees" set names that nurse, read
 // from this node's store when the session starts). Everything else is refused: the sender enforces the

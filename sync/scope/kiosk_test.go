@@ -111,7 +111,7 @@ func TestKioskScopeFromBookings(t *testing.T) {
 
 	hubSt, kioskSt := openStore(t, "HUB"), openStore(t, "KIOSK")
 	for _, p := range []string{"p-today", "p-tomorrow", "p-yesterday", "p-later", "p-none"} {
-		for _, f := range []string{"name", "phone", "status"} {
+		for _, f := range []string{"name", "phones", "cardNumber"} { // fields a kiosk holds
 			write(t, hubSt, "patients", p, f, p+"-"+f)
 		}
 		write(t, hubSt, "audit", p+".20260301", "read", "x")
@@ -158,7 +158,7 @@ func TestKioskScopeFromBookings(t *testing.T) {
 	// The next morning p-later is tomorrow's: it comes whole, though none
 	// of its changes is new. p-today has left the scope; its copy stays.
 	now = now.Add(24 * time.Hour)
-	write(t, hubSt, "patients", "p-today", "status", "done")
+	write(t, hubSt, "patients", "p-today", "name", "done")
 	pol2 := &scope.Policies{Records: hubSt, Bookings: book, Now: func() time.Time { return now }, Location: shanghai,
 		Grants: &scope.FileGrants{Path: grants.Path}} // as after a restart of the hub
 	r := syncKiosk(t, kiosk, hub, pol2, marks)
@@ -172,8 +172,8 @@ func TestKioskScopeFromBookings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(v.Fields["status"].Value) != `"p-today-status"` {
-		t.Errorf("p-today, out of scope, was sent its new status: %s", v.Fields["status"].Value)
+	if string(v.Fields["name"].Value) != `"p-today-name"` {
+		t.Errorf("p-today, out of scope, was sent its new name: %s", v.Fields["name"].Value)
 	}
 	if r := syncKiosk(t, kiosk, hub, pol2, marks); r.Received != 0 {
 		t.Errorf("p-later sent again: %+v", r)

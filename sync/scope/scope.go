@@ -152,21 +152,13 @@ func (p *Policies) Booked() (map[string]bool, error) {
 // kiosk resolves the kiosk scope.
 func (p *Policies) kiosk() (scoped, error) {
 	if p.Bookings == nil {
-		return scoped{filter: KioskFilter}, nil
+		return scoped{filter: KioskFilter()}, nil
 	}
 	booked, err := p.Booked()
 	if err != nil {
 		return scoped{}, err
 	}
-	return scoped{patients: booked, filter: func(c crdt.Change) bool {
-		switch c.Collection {
-		case chart.Collection:
-			return booked[c.Record]
-		case AppointmentCollection:
-			return true
-		}
-		return shared(c)
-	}}, nil
+	return scoped{patients: booked, filter: kioskFilter(booked)}, nil
 }
 
 // nurse resolves the scope of the nurse with this staff name.
@@ -220,12 +212,91 @@ func shared(c crdt.Change) bool {
 	return c.Collection == staff.Collection || c.Collection == trust.RevocationCollection
 }
 
-// KioskFilter is the kiosk scope without bookings: staff, revocations and
-// every patient record, nothing else (no audit, no care records). With
-// Policies.Bookings a kiosk gets instead the patients booked today and
-// tomorrow and the appointment records.
-func KioskFilter(c crdt.Change) bool {
-	return shared(c) || c.Collection == chart.Collection
+// KioskFields returns the registers of a patient record (node/chart's
+// names) a kiosk holds: what self-service check-in shows and matches on.
+//
+//   - name: shown for the patient to confirm ("Is this you?");
+//   - sex, birthDate: shown too, and "phone + birth date" is one way to
+//     identify (readable on every node anyway);
+//   - phones: that identification, and the SMS confirming a check-in;
+//   - cardNumber: to match a scanned patient card.
+//
+// Everything else stays off the kiosk: the ID number (the most sensitive
+// identifier a chart holds; identifying by it at the kiosk would need it
+// added here), address, occupation, marital status, emergency contacts,
+// medical and family history, notes, and every set (allergies, diagnoses,
+// medications with their element registers, assignees, tags). An
+// unattended kiosk is the node most likely to be stolen with its key file,
+// and what that file opens must be no more than what it holds.
+func KioskFields() []string {
+	// The ID number too: a patient without a card identifies with it at
+	// the kiosk (../shared/DESIGN.md, "card / ID number / phone + birth
+	// date"); it is sealed like the rest.
+	return []string{"name", "sex", "birthDate", "idNumber", "phones", "cardNumber"}
+}
+
+// KioskFilter returns the kiosk scope without bookings: staff, revocations
+// and every patient record, trimmed to KioskFields, nothing else (no audit,
+// no care records). With Policies.Bookings a kiosk gets instead the
+// patients booked today and tomorrow, trimmed the same way, and the
+// appointment records.
+func KioskFilter() wire.Filter { return kioskFilter(nil) }
+
+// kioskFilter is the kiosk scope over the booked patients (nil: every
+// patient, and no appointments).
+func kioskFilter(booked map[string]bool) wire.Filter {
+	fields := map[string]bool{}
+	for _, f := range KioskFields() {
+		fields[f] = true
+	}
+	return func(c crdt.Change) (crdt.Change, bool) {
+		switch c.Collection {
+		case chart.Collection:
+			if booked != nil && !booked[c.Record] {
+				return crdt.Change{}, false
+			}
+			return trimPatient(c, fields)
+		case AppointmentCollection:
+			return c, booked != nil
+		}
+		return c, shared(c)
+	}
+}
+
+// trimPatient returns c with only the mutations a kiosk holds: writes of
+// the registers in fields and what concerns the whole record (create,
+// delete, restore, merge: a duplicate merged away must show as merged on
+// the kiosk too). False when none is left. c's own Muts are not modified.
+func trimPatient(c crdt.Change, fields map[string]bool) (crdt.Change, bool) {
+	holds := func(m *crdt.Mutation) bool {
+		switch m.Kind {
+		case crdt.MutSet:
+			return fields[m.Field]
+		case crdt.MutDelete, crdt.MutRestore, crdt.MutMerge, crdt.MutTouch:
+			return true
+		}
+		return false // set adds and removes, facts: none is a kiosk's
+	}
+	n := 0
+	for i := range c.Muts {
+		if holds(&c.Muts[i]) {
+			n++
+		}
+	}
+	switch n {
+	case len(c.Muts):
+		return c, true
+	case 0:
+		return crdt.Change{}, false
+	}
+	muts := make([]crdt.Mutation, 0, n)
+	for i := range c.Muts {
+		if holds(&c.Muts[i]) {
+			muts = append(muts, c.Muts[i])
+		}
+	}
+	c.Muts = muts
+	return c, true
 }
 
 // NurseFilter returns the scope of the nurse with this staff name: staff,
@@ -238,14 +309,14 @@ func (p *Policies) NurseFilter(nurse string) (wire.Filter, error) {
 
 // nurseFilter is the nurse scope over the assigned patients.
 func nurseFilter(assigned map[string]bool) wire.Filter {
-	return func(c crdt.Change) bool {
+	return func(c crdt.Change) (crdt.Change, bool) {
 		switch c.Collection {
 		case chart.Collection:
-			return assigned[c.Record]
+			return c, assigned[c.Record]
 		case chart.AuditCollection:
-			return assigned[AuditPatient(c.Record)]
+			return c, assigned[AuditPatient(c.Record)]
 		}
-		return shared(c)
+		return c, shared(c)
 	}
 }
 

@@ -15,9 +15,12 @@
 // the idle-sync byte count are in sync/DESIGN.md.
 //
 // Partial replicas (kiosk, nurse laptop) are served through a Policy that
-// turns the scope a peer asks for into a wire.Filter; they relay only their
-// own changes (wire.OwnOrigin), and remember through Marks how far their
-// scope has been scanned, so that a filtered stream is not scanned again.
+// turns the scope a peer asks for into a wire.Filter, which may also trim a
+// change to the mutations the scope holds (a kiosk's few patient fields;
+// a change trimmed to nothing is not sent, and the peer's mark passes it);
+// they relay only their own changes (wire.OwnOrigin), and remember through
+// Marks how far their scope has been scanned, so that a filtered stream is
+// not scanned again.
 // A GrantPolicy also names the records newly in a peer's scope, which are
 // sent whole (sync/DESIGN.md, "Scopes that grow and shrink").
 // Options.Progress follows a session's changes and bytes each way, for a

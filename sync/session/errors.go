@@ -23,3 +23,8 @@ var ErrProtocol = errors.New("sync protocol violated")
 
 // ErrTooLarge means a change is too large to fit in a frame.
 var ErrTooLarge = errors.New("change too large to sync")
+
+// ErrFilter means a scope filter returned, for a change, a change with
+// another identity (origin, sequence, stamp, collection or record) than the
+// one it was given: a bug in the policy, which would corrupt the peer's log.
+var ErrFilter = errors.New("scope filter changed a change's identity")

@@ -38,7 +38,7 @@ func (p *growingPolicy) Grant(peer crdt.NodeID, s wire.Scope) (session.Grant, er
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	vis, old := maps.Clone(p.visible), maps.Clone(p.granted)
-	g := session.Grant{Filter: func(c crdt.Change) bool { return c.Collection == "patients" && vis[c.Record] }}
+	g := session.Grant{Filter: func(c crdt.Change) (crdt.Change, bool) { return c, c.Collection == "patients" && vis[c.Record] }}
 	g.Fresh = func(c crdt.Change) bool { return !old[c.Record] }
 	g.Served = func() error {
 		p.mu.Lock()

@@ -20,8 +20,8 @@ var kioskPolicy = session.PolicyFunc(func(peer crdt.NodeID, s wire.Scope) (wire.
 	case wire.ScopeFull:
 		return nil, nil
 	case wire.ScopeKiosk:
-		return func(c crdt.Change) bool {
-			return c.Collection == "patients" && (c.Record == "r0" || c.Record == "r1")
+		return func(c crdt.Change) (crdt.Change, bool) {
+			return c, c.Collection == "patients" && (c.Record == "r0" || c.Record == "r1")
 		}, nil
 	}
 	return nil, fmt.Errorf("%w: %s", session.ErrScopeRefused, s)
@@ -63,7 +63,7 @@ func TestPartialReplica(t *testing.T) {
 	filter, _ := kioskPolicy.Filter("KIOSK", wire.Kiosk())
 	var inScope int
 	for _, c := range allChanges(t, hub.st) {
-		if filter(c) && c.Origin != "KIOSK" {
+		if _, ok := filter(c); ok && c.Origin != "KIOSK" {
 			inScope++
 		}
 	}
@@ -71,7 +71,7 @@ func TestPartialReplica(t *testing.T) {
 		t.Fatalf("kiosk received %d (applied %d), in scope %d", rk.Received, rk.Applied, inScope)
 	}
 	for _, c := range allChanges(t, kiosk.st) {
-		if c.Origin != "KIOSK" && !filter(c) {
+		if _, ok := filter(c); c.Origin != "KIOSK" && !ok {
 			t.Fatalf("kiosk holds %s/%d (%s/%s), outside its scope", c.Origin, c.Seq, c.Collection, c.Record)
 		}
 	}

@@ -51,14 +51,15 @@ type Policy interface {
 
 // Grant is what a GrantPolicy allows a peer in one session.
 type Grant struct {
-	// Filter is what the peer may be sent (nil: everything).
+	// Filter is what the peer may be sent (nil: everything), change by
+	// change and, for a kiosk, field by field.
 	Filter wire.Filter
 	// Fresh picks the changes of records that have come into the peer's
 	// scope since the peer was last served (a patient newly assigned to a
 	// nurse, newly booked at the kiosk). Their changes below the peer's
-	// vector (and mark) are sent too, so the records arrive whole. Nil:
-	// none.
-	Fresh wire.Filter
+	// vector (and mark) are sent too, through Filter, so the records
+	// arrive whole (as whole as Filter lets them). Nil: none.
+	Fresh func(crdt.Change) bool
 	// Served, when not nil, is called once the session has completed
 	// (the peer acknowledged everything sent): the policy may then
 	// remember the scope as served. It is not called after an error, so
@@ -761,7 +762,14 @@ func (s *session) send() error {
 			if c.Seq > s.my[c.Origin] || !relayable(c.Origin) {
 				continue
 			}
-			if s.filter != nil && !s.filter(c) {
+			// A change the filter refuses, or trims to nothing, is left
+			// out like one outside the scope: the through entries below
+			// move the peer's mark past it, so it is not asked for again.
+			c, ok, err := s.filtered(c)
+			if err != nil {
+				return err
+			}
+			if !ok {
 				continue
 			}
 			kept = append(kept, c)
@@ -830,6 +838,26 @@ func (s *session) send() error {
 	}
 }
 
+// filtered applies the peer's filter to c: c itself, a copy trimmed to
+// what the peer's scope may hold, or false. A copy with no mutation left is
+// never sent (crdt refuses an empty change). A filter that returned another
+// change (origin, sequence, stamp or record) would put a wrong entry in the
+// peer's log under that change's name; the session stops instead.
+func (s *session) filtered(c crdt.Change) (crdt.Change, bool, error) {
+	if s.filter == nil {
+		return c, true, nil
+	}
+	t, ok := s.filter(c)
+	if !ok || len(t.Muts) == 0 {
+		return crdt.Change{}, false, nil
+	}
+	if t.Origin != c.Origin || t.Seq != c.Seq || t.Stamp != c.Stamp || t.Collection != c.Collection || t.Record != c.Record {
+		return crdt.Change{}, false, fmt.Errorf("%w: %s/%d came back as %s/%d (%s/%s)", ErrFilter,
+			c.Origin, c.Seq, t.Origin, t.Seq, t.Collection, t.Record)
+	}
+	return t, true, nil
+}
+
 // sendBatch compresses and writes one batch.
 func (s *session) sendBatch(p wire.Payload, batches, changes *uint64) error {
 	z := s.e.cfg.Codec.Compress(wire.EncodePayload(p), s.dict)
@@ -879,8 +907,14 @@ func (s *session) sendFresh(relayable func(crdt.NodeID) bool, batches, changes *
 		}
 		for _, c := range page.Changes {
 			// Above the peer's vector the main pass has sent it already.
-			if c.Seq > s.peerV[c.Origin] || c.Seq > s.my[c.Origin] || !relayable(c.Origin) ||
-				(s.filter != nil && !s.filter(c)) || !s.grant.Fresh(c) {
+			if c.Seq > s.peerV[c.Origin] || c.Seq > s.my[c.Origin] || !relayable(c.Origin) || !s.grant.Fresh(c) {
+				continue
+			}
+			c, ok, err := s.filtered(c)
+			if err != nil {
+				return err
+			}
+			if !ok {
 				continue
 			}
 			if len(kept) > 0 && (len(kept) >= s.e.cfg.BatchChanges || size+estimate(&c) > s.e.cfg.BatchBytes) {

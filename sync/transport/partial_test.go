@@ -272,8 +272,9 @@ func TestNurseLaptopScope(t *testing.T) {
 	}
 }
 
-// TestKioskScope: a kiosk gets patients, staff and revocations, no audit
-// and no care records; a kiosk may not ask for a full scope.
+// TestKioskScope: a kiosk gets patients (the fields a kiosk holds), staff
+// and revocations, no audit and no care records; a kiosk may not ask for a
+// full scope.
 func TestKioskScope(t *testing.T) {
 	hub, ca, tokens := newHub(t)
 	url := serveScoped(t, hub, ca, tokens)
@@ -286,6 +287,25 @@ func TestKioskScope(t *testing.T) {
 	}
 	if got := records(t, k.st, "patients"); len(got) != 12 {
 		t.Errorf("patients on the kiosk: %v", got)
+	}
+	// Of each patient, only the fields a kiosk holds: the name and sex, not
+	// the nurses assigned.
+	for _, id := range records(t, k.st, "patients") {
+		kv, err := k.st.Get("patients", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hv, err := hub.st.Get("patients", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(kv.Fields["name"].Value, hv.Fields["name"].Value) || !bytes.Equal(kv.Fields["sex"].Value, hv.Fields["sex"].Value) ||
+			len(kv.Sets) != 0 {
+			t.Errorf("kiosk's %s: fields %v, sets %v; the hub's sets %v", id, kv.Fields, kv.Sets, hv.Sets)
+		}
+	}
+	if hv, err := hub.st.Get("patients", "p00"); err != nil || len(hv.Sets["assignees"]) == 0 {
+		t.Errorf("the hub's p00 has no assignees (the check above proves nothing): %v", err)
 	}
 	sameIDs(t, "staff on the kiosk", records(t, k.st, "staff"), []string{"dr-zhang", "nurse-li"})
 	sameIDs(t, "revocations on the kiosk", records(t, k.st, trust.RevocationCollection), []string{"SOMENODE"})

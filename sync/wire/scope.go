@@ -94,10 +94,15 @@ func (s *Scope) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Filter says whether a change may be sent to a replica of some scope. The
-// sender applies it to every change before it goes into a batch. It must
-// not block, and is called from the session's sending goroutine.
-type Filter func(crdt.Change) bool
+// Filter decides what of a change may be sent to a replica of some scope:
+// the change as it is, a copy of it that keeps only the mutations the scope
+// may hold (a kiosk holds a few fields of a patient record), or nothing
+// (false). A trimmed copy keeps the change's origin, sequence and stamp and
+// at least one mutation; a change left with none is not sent. The sender
+// applies the filter to every change before it goes into a batch. It must
+// not block or modify the change it is given (whose Muts it shares with the
+// sender's page), and is called from the session's sending goroutine.
+type Filter func(crdt.Change) (crdt.Change, bool)
 
 // OwnOrigin reports whether origin is node's own: the node ID itself or an
 // incarnation of it (NODE.suffix, after a restore from backup). This is the
