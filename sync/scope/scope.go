@@ -9,6 +9,7 @@ import (
 	"carenode/crdt"
 	"carenode/node/chart"
 	"carenode/node/nodeconf"
+	"carenode/node/plans"
 	"carenode/node/staff"
 	"carenode/node/store"
 	"carenode/sync/session"
@@ -307,7 +308,10 @@ func (p *Policies) NurseFilter(nurse string) (wire.Filter, error) {
 	return sc.filter, err
 }
 
-// nurseFilter is the nurse scope over the assigned patients.
+// nurseFilter is the nurse scope over the assigned patients: their charts
+// and audit days, and their follow-up plans, tasks and alerts (whose ids
+// start with the patient's, plans.PatientOf), with every follow-up template,
+// so a nurse works her list offline and her attempts come back.
 func nurseFilter(assigned map[string]bool) wire.Filter {
 	return func(c crdt.Change) (crdt.Change, bool) {
 		switch c.Collection {
@@ -315,6 +319,10 @@ func nurseFilter(assigned map[string]bool) wire.Filter {
 			return c, assigned[c.Record]
 		case chart.AuditCollection:
 			return c, assigned[AuditPatient(c.Record)]
+		case plans.PlansCollection, plans.TasksCollection, plans.AlertsCollection:
+			return c, assigned[plans.PatientOf(c.Collection, c.Record)]
+		case plans.TemplatesCollection, plans.VersionsCollection:
+			return c, true
 		}
 		return c, shared(c)
 	}

@@ -46,6 +46,10 @@ func TestPolicies(t *testing.T) {
 		{"patients", "a1", true}, {"patients", "a0", true}, {"patients", "c1", true}, {"patients", "b1", false},
 		{"audit", "a0.20250301", true}, {"audit", "b1.20250301", false}, {"audit", "a1", false},
 		{"staff", "wang", true}, {"revocations", "X", true}, {"visits", "a1-v1", false},
+		{"followup_plans", "a1.hypertension", true}, {"followup_tasks", "a1.hypertension.3", true},
+		{"followup_alerts", "c1.x7k2", true}, {"followup_tasks", "b1.hypertension.1", false},
+		{"followup_alerts", "b1.hypertension.1.lost", false}, {"followup_templates", "hypertension", true},
+		{"followup_versions", "hypertension.ab12", true},
 	} {
 		if _, got := f(crdt.Change{Collection: tc.coll, Record: tc.rec}); got != tc.want {
 			t.Errorf("nurse li, %s/%s: %v, want %v", tc.coll, tc.rec, got, tc.want)
