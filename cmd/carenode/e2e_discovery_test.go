@@ -67,8 +67,10 @@ func TestDiscoverySync(t *testing.T) {
 			t.Fatalf("%s was enrolled with gossip key %x, the hub has %x", d, k, hubKey)
 		}
 	}
-	addUser(t, desk1, "admin", "admin", adminPassword)
-	addUser(t, desk2, "admin", "admin", adminPassword)
+	// Generic records only: each desk may make its own key here (a real
+	// network adds its first admin on the hub).
+	addUser(t, desk1, "admin", "admin", adminPassword, "--first-in-network")
+	addUser(t, desk2, "admin", "admin", adminPassword, "--first-in-network")
 
 	// desk2 as if enrolled before keys were delivered: discovery refuses to
 	// start, saying what to do; once the hub's key is copied, it starts

@@ -129,8 +129,16 @@ func TestEnrolAndSyncThroughHub(t *testing.T) {
 		}
 	})
 
-	addUser(t, desk1, "admin", "admin", adminPassword)
-	addUser(t, desk2, "admin", "admin", adminPassword)
+	// A joined desk holding none of the network's accounts refuses a first
+	// account: it would make a second data key.
+	if r := run(t, "user", "add", "--dir", desk1, "--name", "admin", "--role", "admin", "--password-file",
+		passwordFile(t, adminPassword)); r.code != exitUsage || !strings.Contains(r.stderr, "--first-in-network") || !hasHan(r.stderr) {
+		t.Errorf("first account on a joined desk: exit %d\n%s", r.code, r.stderr)
+	}
+	// This test syncs generic records only, so each desk may make its own
+	// key; a real network adds its first admin on the hub.
+	addUser(t, desk1, "admin", "admin", adminPassword, "--first-in-network")
+	addUser(t, desk2, "admin", "admin", adminPassword, "--first-in-network")
 	srv1 := startSyncServe(t, desk1, "--sync-interval", "0")
 	srv2 := startSyncServe(t, desk2, "--sync-interval", "0")
 	n1, n2 := srv1.login(t, "admin", adminPassword), srv2.login(t, "admin", adminPassword)

@@ -16,6 +16,8 @@ import (
 	"carenode/node/auth"
 	"carenode/node/nodeconf"
 	"carenode/node/staff"
+	"carenode/node/store"
+	"carenode/sync/trust"
 )
 
 func userCmd(e *env) *cobra.Command {
@@ -41,6 +43,7 @@ func roleZh(r auth.Role) string {
 
 func userAddCmd(e *env) *cobra.Command {
 	var dir, name, role, pwFile, keyFile, admin, adminPwFile string
+	var firstInNetwork bool
 	c := &cobra.Command{
 		Use:   "add --dir DIR --name NAME --role admin|doctor|nurse|desk|kiosk [--password-file FILE]",
 		Short: "Add a staff account, serving or not / 添加工作人员账户（节点运行与否均可）",
@@ -127,6 +130,17 @@ and give --admin.
 				defer clear(adminPw)
 			}
 			if serving {
+				if !firstInNetwork {
+					var st struct {
+						Store store.Stats `json:"store"`
+					}
+					if err := newNodeClient(rt).do(ctx, http.MethodGet, "/api/v1/status", "", nil, &st); err != nil {
+						return err
+					}
+					if err := joinedWithoutAccounts(dir, st.Store.Records[staff.Collection]); err != nil {
+						return err
+					}
+				}
 				res, err := addThroughAPI(ctx, rt, name, r, pw, admin, adminPw)
 				if err != nil {
 					return bilingual(err)
@@ -139,6 +153,15 @@ and give --admin.
 				return err
 			}
 			defer n.Close()
+			if !firstInNetwork {
+				st, err := n.Store.Stats()
+				if err != nil {
+					return err
+				}
+				if err := joinedWithoutAccounts(dir, st.Records[staff.Collection]); err != nil {
+					return err
+				}
+			}
 			if admin != "" {
 				lr, err := n.Staff.Login(ctx, admin, string(adminPw), "cli")
 				if err != nil {
@@ -165,6 +188,7 @@ and give --admin.
 	c.Flags().StringVar(&name, "name", "", "account name: 2-32 lower-case letters, digits, . _ - / 用户名")
 	c.Flags().StringVar(&role, "role", "", "admin, doctor, nurse, desk or kiosk / 角色")
 	c.Flags().StringVar(&pwFile, "password-file", "", "read the password from this file's first line (- for stdin) / 从文件读取密码")
+	c.Flags().BoolVar(&firstInNetwork, "first-in-network", false, "on a node that joined a network: this is the whole network's first account (makes the network's data key) / 已加入网络的节点：这是整个网络的第一个账户（生成网络的数据密钥）")
 	c.Flags().StringVar(&keyFile, "key-file", "", "kiosk only: write a key file that unlocks the node at start / 仅自助机：写出解锁密钥文件")
 	c.Flags().StringVar(&admin, "admin", "", "sign in as this admin first, to unlock the node / 先以该管理员登录以解锁")
 	c.Flags().StringVar(&adminPwFile, "admin-password-file", "", "the admin's password file (- for stdin) / 管理员密码文件")
@@ -348,4 +372,21 @@ func bilingual(err error) error {
 		return err // the running node's answers carry their Chinese already
 	}
 	return fmt.Errorf("%w / %s", err, zh)
+}
+
+// joinedWithoutAccounts refuses the first account of a node that joined a
+// network (init --join) and holds none of the network's accounts yet: that
+// account would make a second data key, and what the node sealed with it
+// could not be read on any other node of the network. The node gets the
+// network's accounts, and the key they wrap, by syncing with its hub; the
+// whole network's first account belongs on the hub, or is added here with
+// --first-in-network.
+func joinedWithoutAccounts(dir string, accounts uint64) error {
+	if accounts > 0 {
+		return nil
+	}
+	if _, err := trust.ReadHub(dir); err != nil {
+		return nil // the hub itself, or a node outside any network
+	}
+	return usageError{fmt.Errorf("this node joined a network but holds none of its accounts yet: sync with the hub first (carenode sync --dir %s), so it gets the network's accounts and data key, or add the network's first admin on the hub; a first account made here would make a second data key whose patient data no other node can read (if this really is the whole network's first account, give --first-in-network) / 本节点已加入网络但尚无网络中的账户：请先与中心节点同步（carenode sync --dir %s）以获得网络的账户和数据密钥，或在中心节点上添加网络的第一个管理员；在此新建第一个账户会生成第二个数据密钥，其他节点将无法读取本节点的患者数据（若确为整个网络的第一个账户，请加 --first-in-network）", dir, dir)}
 }
