@@ -116,6 +116,16 @@ func (c *Client) sync(ctx context.Context, peerURL string, want identity.ID, pro
 	select {
 	case peer = <-got:
 	case rt := <-done:
+		// The answer can win the race with the handshake's report, which
+		// came first: then the peer is known already.
+		select {
+		case peer = <-got:
+		default:
+		}
+		if rt.err == nil && peer.ID != "" {
+			done = requeue(rt)
+			break
+		}
 		if rt.err != nil {
 			return res, trust.Peer{}, fmt.Errorf("sync with %s: %w", peerURL, rt.err)
 		}
@@ -148,6 +158,16 @@ type roundTrip struct {
 	resp *http.Response
 	err  error
 }
+
+// requeue puts a round trip that was taken early back for responseBody.
+func requeue(rt roundTrip) chan roundTrip {
+	c := make(chan roundTrip, 1)
+	c <- rt
+	return c
+}
+
+// errNoPeer: the answer came before the connection's peer was reported.
+var errNoPeer = errors.New("no peer reported for the connection")
 
 // responseBody reads the response once the round trip has returned it, so
 // that the session can be started (and write its hello into the request

@@ -154,6 +154,19 @@ func (l *Link) sync(ctx context.Context) (session.Result, trust.Peer, error) {
 		}
 		peer = g.p
 	case rt := <-done:
+		// The answer can win the race with the connection's trace, which
+		// came first: then the peer is known already, and the answer is
+		// the session's.
+		var g gotPeer
+		select {
+		case g = <-got:
+		default:
+			g.err = errNoPeer
+		}
+		if rt.err == nil && g.err == nil {
+			peer, done = g.p, requeue(rt)
+			break
+		}
 		if rt.err != nil {
 			return res, trust.Peer{}, fmt.Errorf("sync with %s: %w", l.url, rt.err)
 		}
