@@ -1,11 +1,7 @@
 package education
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -64,33 +60,10 @@ const (
 // DecodeArticle reads an article body strictly.
 func DecodeArticle(body []byte) (Article, error) {
 	var a Article
-	if len(body) > MaxBodyBytes {
-		return a, &care.ValidationError{Problems: []care.Problem{{Code: care.CodeTooLarge,
-			En: fmt.Sprintf("The article is larger than %d bytes.", MaxBodyBytes), Zh: fmt.Sprintf("文章超过 %d 字节。", MaxBodyBytes)}}}
+	if err := care.DecodeStrict(body, &a, MaxBodyBytes, care.Noun{En: "article", Zh: "文章"}); err != nil {
+		return Article{}, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&a)
-	if err == nil {
-		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			err = errors.New("data after the JSON object")
-		}
-	}
-	if err == nil {
-		return a, nil
-	}
-	var typ *json.UnmarshalTypeError
-	p := care.Problem{Code: care.CodeBadJSON, En: "The article is not a JSON object.", Zh: "文章内容不是 JSON 对象。"}
-	switch {
-	case errors.As(err, &typ) && typ.Field != "":
-		p = care.Problem{Field: typ.Field, Code: care.CodeWrongType,
-			En: fmt.Sprintf("%s has the wrong type (%s).", typ.Field, typ.Value), Zh: fmt.Sprintf("%s 的类型不对（%s）。", typ.Field, typ.Value)}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		p = care.Problem{Field: f, Code: care.CodeUnknownField,
-			En: fmt.Sprintf("An article has no field %q.", f), Zh: fmt.Sprintf("文章没有 %q 这一项。", f)}
-	}
-	return Article{}, &care.ValidationError{Problems: []care.Problem{p}}
+	return a, nil
 }
 
 // Validate lists everything wrong with a, and normalises its condition

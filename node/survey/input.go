@@ -1,11 +1,7 @@
 package survey
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"unicode"
@@ -61,33 +57,10 @@ type Input struct {
 // trailing data are problems in both languages, never a silent default.
 func Decode(body []byte) (Input, error) {
 	var in Input
-	if len(body) > MaxBodyBytes {
-		return in, &care.ValidationError{Problems: []care.Problem{{Code: care.CodeTooLarge,
-			En: fmt.Sprintf("The survey is larger than %d bytes.", MaxBodyBytes), Zh: fmt.Sprintf("问卷内容超过 %d 字节。", MaxBodyBytes)}}}
+	if err := care.DecodeStrict(body, &in, MaxBodyBytes, care.Noun{En: "survey", Zh: "问卷"}); err != nil {
+		return Input{}, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&in)
-	if err == nil {
-		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			err = errors.New("data after the JSON object")
-		}
-	}
-	if err == nil {
-		return in, nil
-	}
-	var typ *json.UnmarshalTypeError
-	p := care.Problem{Code: care.CodeBadJSON, En: "The survey is not a JSON object.", Zh: "问卷内容不是 JSON 对象。"}
-	switch {
-	case errors.As(err, &typ) && typ.Field != "":
-		p = care.Problem{Field: typ.Field, Code: care.CodeWrongType,
-			En: fmt.Sprintf("%s has the wrong type (%s).", typ.Field, typ.Value), Zh: fmt.Sprintf("%s 的类型不对（%s）。", typ.Field, typ.Value)}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		p = care.Problem{Field: f, Code: care.CodeUnknownField,
-			En: fmt.Sprintf("A survey has no field %q.", f), Zh: fmt.Sprintf("问卷没有 %q 这一项。", f)}
-	}
-	return Input{}, &care.ValidationError{Problems: []care.Problem{p}}
+	return in, nil
 }
 
 // Validate lists everything wrong with in, so a form is fixed once. It
