@@ -40,7 +40,7 @@ func TestFollowerReindexesRemotePatients(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}, func(err error) { t.Error(err) })
-	defer f.close()
+	defer f.Close()
 
 	ctx := context.Background()
 	edit := []store.Edit{{Kind: crdt.MutSet, Field: "x", Value: []byte(`1`)}}
@@ -76,6 +76,6 @@ func TestFollowerReindexesRemotePatients(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	f.close()
-	f.close() // twice is harmless: Node.Close may run after a failed Serve
+	f.Close()
+	f.Close() // twice is harmless: Node.Close may run after a failed Serve
 }

@@ -68,7 +68,7 @@ type Node struct {
 	control string // token of the local CLI, written to serve.json
 	api     *api.Server
 	log     *slog.Logger
-	follow  *follower
+	follow  *store.Follower
 	// Readings stores what vital-signs devices send (devices.go).
 	Readings *readings.Service
 	devices  devicesState
@@ -236,7 +236,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 // Close commits queued writes and closes the store.
 func (n *Node) Close() error {
 	devErr := n.stopDevices()
-	n.follow.close()
+	n.follow.Close()
 	if err := n.Store.Close(); err != nil {
 		return errors.Join(devErr, fmt.Errorf("close store: %w", err))
 	}

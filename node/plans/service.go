@@ -77,7 +77,7 @@ type Service struct {
 	// exist yet? is the alert acknowledged?); reads do not take it.
 	mu      sync.Mutex
 	applyMu sync.Mutex // see apply
-	follow  *follower
+	follow  *store.Follower
 }
 
 // Open reads every plan, task, alert and template into memory and starts
@@ -115,15 +115,15 @@ func Open(cfg Config) (*Service, error) {
 		s.log.Warn("refresh follow-up records changed by a peer", "err", err)
 	})
 	if err := s.build(); err != nil {
-		s.follow.close()
+		s.follow.Close()
 		return nil, err
 	}
-	s.follow.start()
+	s.follow.Start()
 	return s, nil
 }
 
 // Close stops following the store.
-func (s *Service) Close() { s.follow.close() }
+func (s *Service) Close() { s.follow.Close() }
 
 func (s *Service) today() followup.Date { return followup.DateOf(s.cfg.Now().In(s.cfg.Location)) }
 
