@@ -41,12 +41,39 @@ func (s *Store) ApplyRemote(changes []crdt.Change) (ApplyResult, error) {
 		return res, ErrClosed
 	}
 	start := time.Now()
+	// Encode the changes for the log, and copy them to wait in memory,
+	// before taking the write lock and side by side: neither depends on
+	// anything stored.
+	enc := make([][]byte, len(changes))
+	var copied *pendingBatch
+	var encErr error
+	prep := make(chan struct{})
+	go func() {
+		defer close(prep)
+		var a arena
+		for i := range changes {
+			v, err := s.codec.marshalTo(&a, &changes[i])
+			if err != nil {
+				encErr = fmt.Errorf("apply remote batch: encode change %s/%d: %w", changes[i].Origin, changes[i].Seq, err)
+				return
+			}
+			enc[i] = v
+		}
+	}()
+	if s.opts.FoldAfter > 0 {
+		copied = newPendingBatch(nil, changes, nil)
+	}
+	<-prep
+	if encErr != nil {
+		return res, encErr
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var t *txState
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		res = ApplyResult{}
 		t = s.newTxState(tx)
+		t.enc, t.copied = enc, copied
 		if err := t.applyRemote(changes, &res); err != nil {
 			return err
 		}
@@ -56,6 +83,9 @@ func (s *Store) ApplyRemote(changes []crdt.Change) (ApplyResult, error) {
 		return ApplyResult{}, fmt.Errorf("apply remote batch of %d to %s: %w", len(changes), s.opts.Path, err)
 	}
 	t.publish()
+	if t.waited {
+		s.wakeFolder()
+	}
 	res.Vector = t.vector.Clone()
 	for _, ev := range res.Skew {
 		s.log.Warn("remote clock ahead of ours; change kept, clock not followed",
@@ -71,24 +101,28 @@ func (s *Store) ApplyRemote(changes []crdt.Change) (ApplyResult, error) {
 	return res, nil
 }
 
-// remoteRecord is one record a remote batch touches: the changes to apply
-// to it, in batch order, and what applying them made.
+// remoteRecord is one record a fold rewrites: the changes to apply to it,
+// in order, and what applying them made.
 type remoteRecord struct {
 	k           recKey
-	first, last int  // its first and last change in the batch
-	existed     bool // stored before the batch
+	first, last int  // its first and last change in the list
+	existed     bool // stored before the transaction
 	rec         *crdt.Record
 	enc         []byte
+	raw         []byte // the stored bytes build started from, kept for the folder
 }
 
-// applyRemote folds a validated remote batch into the transaction: changes
-// already held are counted as duplicates, the rest are appended to the log
-// and applied to their records. It must be the first thing its transaction
-// does: records are read as the transaction found them.
+// applyRemote puts a validated remote batch into the transaction: changes
+// already held are counted as duplicates, the rest are appended to the log.
+// Their records are either left for a later fold (the batch is listed in
+// bucket unfolded and waits in memory; pending.go says why) or, when
+// FoldAfter changes would wait or foldAll is set, rewritten now together
+// with every change still waiting. It must be the first thing its
+// transaction does: records are read as the transaction found them.
 //
 // Which changes are new, the clock and merges are settled first, in batch
-// order, on the transaction's goroutine. Then each touched record is read,
-// has its changes applied in batch order and is encoded again, spread over
+// order, on the transaction's goroutine. When folding, each touched record
+// is then read, has its changes applied and is encoded again, spread over
 // the CPUs, while the transaction's goroutine encodes the changes, appends
 // them to the log and puts each record as it comes ready: records are
 // independent of one another and of the log. Every call on the write
@@ -97,10 +131,6 @@ func (t *txState) applyRemote(changes []crdt.Change, res *ApplyResult) error {
 	now := t.s.now()
 	fresh := make([]int, 0, len(changes))
 	var mine map[logPos]bool // this batch's new changes, made on first need
-	touched := make(map[recKey]*remoteRecord, len(changes))
-	recs := make([]*remoteRecord, 0, len(changes))
-	slab := make([]remoteRecord, 0, len(changes)) // never grows: &slab[i] stays valid
-	next := make([]int, len(changes))             // next[i]: the next change to i's record, up to its last
 	for i := range changes {
 		c := &changes[i]
 		if mine == nil && c.Seq > t.vector[c.Origin] && c.Seq <= t.held[c.Origin] {
@@ -128,17 +158,6 @@ func (t *txState) applyRemote(changes []crdt.Change, res *ApplyResult) error {
 			res.Skew = append(res.Skew, ev)
 		}
 		t.appended(c)
-		k := recKey{c.Collection, c.Record}
-		r := touched[k]
-		if r == nil {
-			slab = append(slab, remoteRecord{k: k, first: i})
-			r = &slab[len(slab)-1]
-			touched[k] = r
-			recs = append(recs, r)
-		} else {
-			next[r.last] = i
-		}
-		r.last = i
 		for j := range c.Muts {
 			if c.Muts[j].Kind != crdt.MutMerge {
 				continue
@@ -150,6 +169,21 @@ func (t *txState) applyRemote(changes []crdt.Change, res *ApplyResult) error {
 			cm.add(crdt.MergeEdge{From: c.Record, Into: c.Muts[j].Into, Stamp: c.Stamp})
 		}
 	}
+	if !t.foldAll && t.s.opts.FoldAfter > 0 && t.pend.len()+len(fresh) < 4*t.s.opts.FoldAfter {
+		if err := t.appendLog(changes, fresh); err != nil {
+			return err
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		return t.wait(changes, fresh)
+	}
+	// Fold: the waiting changes and the batch's, record by record.
+	var fromBatch []*crdt.Change
+	for _, i := range fresh {
+		fromBatch = append(fromBatch, &changes[i])
+	}
+	recs, list, next := groupRecords(t.pend.list(), fromBatch)
 	// Workers read, apply and encode the records; the log is appended
 	// meanwhile, then each record is put as soon as it is ready.
 	ready := make(chan *remoteRecord, len(recs)) // never blocks a worker
@@ -157,9 +191,9 @@ func (t *txState) applyRemote(changes []crdt.Change, res *ApplyResult) error {
 	workers := runtime.GOMAXPROCS(0)
 	readers, arenas := make([]recReader, workers), make([]arena, workers)
 	go func() {
-		done <- parallel(len(recs), func(w, i int) error {
+		done <- parallel(len(recs), 0, func(w, i int) error {
 			r := recs[i]
-			if err := r.build(t.s, &readers[w], &arenas[w], changes, next); err != nil {
+			if err := r.build(t.s, &readers[w], &arenas[w], list, next); err != nil {
 				return err
 			}
 			ready <- r
@@ -188,7 +222,77 @@ func (t *txState) applyRemote(changes []crdt.Change, res *ApplyResult) error {
 			rd.tx.Rollback()
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if t.pend != nil {
+		if err := t.dropBatches(t.pend.batches); err != nil {
+			return err
+		}
+	}
+	t.newPend, t.pendChanged = nil, true
+	return nil
+}
+
+// groupRecords lists the records the changes of a and then b touch, each
+// with its first and last change in list (a followed by b); next[i] is the
+// next change in list to change i's record.
+func groupRecords(a, b []*crdt.Change) (recs []*remoteRecord, list []*crdt.Change, next []int) {
+	list = append(a[:len(a):len(a)], b...)
+	touched := make(map[recKey]*remoteRecord, len(list))
+	recs = make([]*remoteRecord, 0, len(list))
+	slab := make([]remoteRecord, 0, len(list)) // never grows: &slab[i] stays valid
+	next = make([]int, len(list))
+	for i, c := range list {
+		k := recKey{c.Collection, c.Record}
+		r := touched[k]
+		if r == nil {
+			slab = append(slab, remoteRecord{k: k, first: i})
+			r = &slab[len(slab)-1]
+			touched[k] = r
+			recs = append(recs, r)
+		} else {
+			next[r.last] = i
+		}
+		r.last = i
+	}
+	return recs, list, next
+}
+
+// wait lists the batch's new changes in bucket unfolded and makes them
+// the waiting set after this transaction.
+func (t *txState) wait(batch []crdt.Change, fresh []int) error {
+	ub := t.tx.Bucket(bucketUnfolded)
+	seq, err := ub.NextSequence()
+	if err != nil {
+		return fmt.Errorf("number unfolded batch: %w", err)
+	}
+	key := u64(seq)
+	if err := ub.Put(key, packRuns(batch, fresh)); err != nil {
+		return fmt.Errorf("list unfolded batch: %w", err)
+	}
+	var b *pendingBatch
+	if t.copied != nil && len(fresh) == len(batch) {
+		b = t.copied // the usual case: every change is new
+		b.key = key
+	} else {
+		b = newPendingBatch(key, batch, fresh)
+	}
+	t.newPend, t.pendChanged = t.pend.with(b), true
+	t.waited = true
+	return nil
+}
+
+// dropBatches removes batches from bucket unfolded: this transaction
+// folds them.
+func (t *txState) dropBatches(batches []*pendingBatch) error {
+	ub := t.tx.Bucket(bucketUnfolded)
+	for _, b := range batches {
+		if err := ub.Delete(b.key); err != nil {
+			return fmt.Errorf("drop unfolded batch: %w", err)
+		}
+	}
+	return nil
 }
 
 // recReader reads records for one worker, in a read transaction of its own:
@@ -226,20 +330,25 @@ func (rd *recReader) get(db *bolt.DB, coll, id string) ([]byte, error) {
 	return nil, nil
 }
 
-// build reads r, applies its changes from batch in order and encodes it
+// build reads r, applies its changes from list in order and encodes it
 // into a. next links each change to the next one to the same record.
 //
 // Only the parts of the record the changes write are decoded and encoded
 // again; the other entries of its field maps (a patient's other fields,
 // the vital signs when the change is a phone number) are copied as stored.
-func (r *remoteRecord) build(s *Store, rd *recReader, a *arena, batch []crdt.Change, next []int) error {
+func (r *remoteRecord) build(s *Store, rd *recReader, a *arena, list []*crdt.Change, next []int) error {
 	raw, err := rd.get(s.db, r.k.coll, r.k.id)
 	if err != nil {
 		return fmt.Errorf("read record %s/%s: %w", r.k.coll, r.k.id, err)
 	}
+	return r.buildFrom(s, raw, a, list, next)
+}
+
+// buildFrom is build from raw, the record as stored (nil: not stored).
+func (r *remoteRecord) buildFrom(s *Store, raw []byte, a *arena, list []*crdt.Change, next []int) error {
 	var parts recordParts
 	for j := r.first; ; j = next[j] {
-		parts.note(&batch[j])
+		parts.note(list[j])
 		if j == r.last {
 			break
 		}
@@ -253,7 +362,7 @@ func (r *remoteRecord) build(s *Store, rd *recReader, a *arena, batch []crdt.Cha
 		}
 	}
 	for j := r.first; ; j = next[j] {
-		r.rec.Apply(&batch[j])
+		r.rec.Apply(list[j])
 		if j == r.last {
 			break
 		}
@@ -265,7 +374,7 @@ func (r *remoteRecord) build(s *Store, rd *recReader, a *arena, batch []crdt.Cha
 // putRecord stores r as build made it.
 func (t *txState) putRecord(r *remoteRecord) error {
 	if !r.existed {
-		t.counts[r.k.coll]++
+		t.counts[r.k.coll]++ // counts are of stored records; see Stats
 	}
 	b, err := t.collForWrite(r.k.coll)
 	if err != nil {
@@ -300,15 +409,21 @@ func (t *txState) inBatchOrLog(c *crdt.Change, mine map[logPos]bool) bool {
 	return t.log.Get(logKey(string(c.Origin), c.Seq)) != nil
 }
 
-// appendLog encodes the changes of batch at fresh and puts them in the log.
+// appendLog puts the changes of batch at fresh in the log, encoded as
+// t.enc holds them (or here, when it is nil).
 func (t *txState) appendLog(batch []crdt.Change, fresh []int) error {
 	var a arena
 	var key [1 + 255 + 8]byte
 	for _, i := range fresh {
 		c := &batch[i]
-		v, err := t.s.codec.marshalTo(&a, c)
-		if err != nil {
-			return fmt.Errorf("encode change %s/%d: %w", c.Origin, c.Seq, err)
+		var v []byte
+		if t.enc != nil {
+			v = t.enc[i]
+		} else {
+			var err error
+			if v, err = t.s.codec.marshalTo(&a, c); err != nil {
+				return fmt.Errorf("encode change %s/%d: %w", c.Origin, c.Seq, err)
+			}
 		}
 		k := append(key[:0], byte(len(c.Origin)))
 		k = append(k, c.Origin...)

@@ -7,7 +7,7 @@ import (
 )
 
 // SchemaVersion is the layout this build writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	bucketMeta    = []byte("meta")
@@ -17,6 +17,9 @@ var (
 	bucketMerges  = []byte("merges")
 	bucketIndex   = []byte("index")
 	bucketCounts  = []byte("counts")
+	// bucketUnfolded lists the remote batches whose changes are in the log
+	// but not yet folded into their records (pending.go).
+	bucketUnfolded = []byte("unfolded")
 
 	keySchema = []byte("schema")
 	keyNode   = []byte("node")
@@ -49,6 +52,15 @@ func migrations() []migration {
 			}
 			if _, err := idx.CreateBucketIfNotExists(bucketCounts); err != nil {
 				return fmt.Errorf("create bucket index/%s: %w", bucketCounts, err)
+			}
+			return nil
+		}},
+		{to: 2, about: "remote batches folded into records later (bucket unfolded); sync marks (index/marks, made on first use before)", apply: func(tx *bolt.Tx) error {
+			if _, err := tx.CreateBucketIfNotExists(bucketUnfolded); err != nil {
+				return fmt.Errorf("create bucket %s: %w", bucketUnfolded, err)
+			}
+			if _, err := tx.Bucket(bucketIndex).CreateBucketIfNotExists(bucketMarks); err != nil {
+				return fmt.Errorf("create bucket index/%s: %w", bucketMarks, err)
 			}
 			return nil
 		}},

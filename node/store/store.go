@@ -10,8 +10,10 @@ import (
 	"math"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -65,6 +67,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Observer receives measurements; nil means none.
 	Observer Observer
+	// FoldAfter is how many remote changes may wait in the log before
+	// ApplyRemote rewrites their records (pending.go); 0 means
+	// DefaultFoldAfter, a negative value folds every batch at once.
+	FoldAfter int
+	// FoldIdle is how long after the last remote batch waiting changes are
+	// folded anyway; 0 means DefaultFoldIdle.
+	FoldIdle time.Duration
 }
 
 // DefaultOptions returns options for the store at path owned by node.
@@ -104,6 +113,15 @@ type Store struct {
 
 	mergesMu    sync.Mutex // guards mergesCache
 	mergesCache map[string]mergesEntry
+
+	pend      atomic.Pointer[pendingSet] // remote changes not yet folded; replaced under writeMu
+	foldRun   sync.Mutex                 // held by a run of the folder, and by Fold
+	foldMu    sync.Mutex                 // guards foldTimer
+	foldTimer *time.Timer
+	foldWake  chan struct{} // nil on a read-only store
+	foldIdle  chan struct{}
+	foldQuit  chan struct{}
+	foldDone  chan struct{}
 }
 
 // Open opens (or, with opts.Create, creates) the store at opts.Path.
@@ -119,6 +137,12 @@ func Open(opts Options) (s *Store, err error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.FoldAfter == 0 {
+		opts.FoldAfter = DefaultFoldAfter
+	}
+	if opts.FoldIdle <= 0 {
+		opts.FoldIdle = DefaultFoldIdle
 	}
 	if !opts.Create {
 		if _, err := os.Stat(opts.Path); err != nil {
@@ -143,6 +167,18 @@ func Open(opts Options) (s *Store, err error) {
 	if err := s.load(); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", opts.Path, err)
 	}
+	if !opts.ReadOnly && s.pend.Load() != nil {
+		// Batches a crash left unfolded: fold them now, so a restarted node
+		// starts with nothing waiting.
+		n := s.pend.Load().len()
+		if err := s.fold(); err != nil {
+			return nil, fmt.Errorf("open store %s: %w", opts.Path, err)
+		}
+		s.log.Info("folded remote changes left waiting by the last run", "changes", n)
+	}
+	if !opts.ReadOnly {
+		s.startFolder()
+	}
 	if !opts.ReadOnly {
 		s.reqs = make(chan *writeReq, opts.MaxBatch)
 		s.quit = make(chan struct{})
@@ -164,18 +200,35 @@ func openBolt(opts Options) (db *bolt.DB, err error) {
 			db, err = nil, fmt.Errorf("open store %s: %w: %v", opts.Path, ErrCorrupt, r)
 		}
 	}()
-	db, err = bolt.Open(opts.Path, 0o600, &bolt.Options{
+	bo := &bolt.Options{
 		Timeout:  opts.LockTimeout,
 		NoSync:   opts.NoSync,
 		ReadOnly: opts.ReadOnly,
-	})
+	}
+	db, err = bolt.Open(opts.Path, 0o600, bo)
 	switch {
 	case errors.Is(err, bolterr.ErrTimeout):
 		return nil, fmt.Errorf("open store %s: %w", opts.Path, ErrLocked)
 	case errors.Is(err, bolterr.ErrInvalid), errors.Is(err, bolterr.ErrChecksum), errors.Is(err, bolterr.ErrVersionMismatch):
 		return nil, fmt.Errorf("open store %s: %w: %w", opts.Path, ErrCorrupt, err)
+	case err != nil && strings.Contains(err.Error(), "file size too small"):
+		// bbolt says so for a file shorter than its first pages, without a
+		// sentinel error to test.
+		return nil, fmt.Errorf("open store %s: %w: %w", opts.Path, ErrCorrupt, err)
 	case err != nil:
 		return nil, fmt.Errorf("open store %s: %w", opts.Path, err)
+	}
+	// A file cut short at a page boundary opens cleanly: bbolt finds its
+	// meta pages and trips over the missing ones only when a read or a
+	// commit reaches them. The meta page says how far the pages reach.
+	var want int64
+	if err := db.View(func(tx *bolt.Tx) error { want = tx.Size(); return nil }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w: %w", opts.Path, ErrCorrupt, err)
+	}
+	if fi, err := os.Stat(opts.Path); err == nil && fi.Size() < want {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w: the file holds %d bytes but its pages reach %d: it was cut short (a copy that did not finish?)", opts.Path, ErrCorrupt, fi.Size(), want)
 	}
 	return db, nil
 }
@@ -280,6 +333,11 @@ func (s *Store) readState(tx *bolt.Tx) error {
 	s.vector = vec
 	s.held = held
 	s.logLen = getU64(meta.Get(keyLogLen))
+	p, err := s.loadPending(tx)
+	if err != nil {
+		return err
+	}
+	s.pend.Store(p)
 	return nil
 }
 
@@ -359,7 +417,16 @@ func (s *Store) Close() error {
 		close(s.quit)
 		<-s.done
 	}
-	s.closeErr = s.db.Close()
+	var foldErr error
+	if !s.opts.ReadOnly {
+		s.stopFolder()
+		if foldErr = s.fold(); foldErr != nil {
+			// Nothing is lost: the changes stay in the log and the next Open
+			// folds them.
+			s.log.Error("folding remote changes at close failed; the next start folds them", "err", foldErr)
+		}
+	}
+	s.closeErr = errors.Join(foldErr, s.db.Close())
 	return s.closeErr
 }
 
@@ -413,6 +480,7 @@ type Stats struct {
 // Stats reads the summary in one read transaction.
 func (s *Store) Stats() (Stats, error) {
 	st := Stats{Node: s.opts.Node, Origin: s.Origin(), Records: map[string]uint64{}}
+	p := s.pend.Load() // before the transaction, as readers take it (pending.go)
 	err := s.read(func(tx *bolt.Tx) error {
 		st.Schema = schemaVersion(tx)
 		st.FileBytes = tx.Size()
@@ -429,11 +497,28 @@ func (s *Store) Stats() (Stats, error) {
 		}); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketIndex).Bucket(bucketCounts).ForEach(func(k, v []byte) error {
+		if err := tx.Bucket(bucketIndex).Bucket(bucketCounts).ForEach(func(k, v []byte) error {
 			st.Records[string(k)] = getU64(v)
 			st.Collections = append(st.Collections, string(k))
 			return nil
-		})
+		}); err != nil {
+			return err
+		}
+		// The counts are of stored records; records that so far exist only
+		// as remote changes waiting to be folded count too.
+		for _, coll := range p.colls() {
+			b := tx.Bucket(bucketRecords).Bucket([]byte(coll))
+			for _, id := range p.idsIn(coll) {
+				if b == nil || b.Get([]byte(id)) == nil {
+					if _, ok := st.Records[coll]; !ok {
+						st.Collections = append(st.Collections, coll)
+					}
+					st.Records[coll]++
+				}
+			}
+		}
+		slices.Sort(st.Collections)
+		return nil
 	})
 	if err != nil {
 		return st, fmt.Errorf("read stats %s: %w", s.opts.Path, err)

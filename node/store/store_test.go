@@ -29,10 +29,19 @@ func openTest(t testing.TB, node crdt.NodeID) *Store {
 
 func openAt(t testing.TB, path string, node crdt.NodeID) *Store {
 	t.Helper()
+	return openOpts(t, path, node, nil)
+}
+
+// openOpts is openAt with edit changing the test options first.
+func openOpts(t testing.TB, path string, node crdt.NodeID, edit func(*Options)) *Store {
+	t.Helper()
 	opts := DefaultOptions(path, node)
 	opts.Create = true
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	opts.Important = func(coll, field string) bool { return field == "phone" }
+	if edit != nil {
+		edit(&opts)
+	}
 	s, err := Open(opts)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
@@ -500,6 +509,14 @@ func TestOpenDamagedFiles(t *testing.T) {
 	}
 	zeroed := append([]byte(nil), data...)
 	clear(zeroed[:8192])
+	// How far the pages reach (the file is longer: bbolt grows it ahead).
+	var used int
+	if db, err := bolt.Open(good, 0o600, &bolt.Options{ReadOnly: true}); err != nil {
+		t.Fatal(err)
+	} else {
+		db.View(func(tx *bolt.Tx) error { used = int(tx.Size()); return nil })
+		db.Close()
+	}
 	plainBolt := filepath.Join(dir, "plain.db")
 	db, err := bolt.Open(plainBolt, 0o600, nil)
 	if err != nil {
@@ -515,7 +532,14 @@ func TestOpenDamagedFiles(t *testing.T) {
 	}{
 		{"garbage", write("garbage.db", bytes.Repeat([]byte("not a database "), 1000)), "NODEA", ErrCorrupt},
 		{"empty", write("empty.db", nil), "NODEA", nil},
-		{"truncated", write("trunc.db", data[:len(data)/3]), "NODEA", nil},
+		{"truncated", write("trunc.db", data[:used/3]), "NODEA", ErrCorrupt},
+		// Cut at a page boundary, the file still opens in bbolt; only
+		// reads and commits that reach the lost pages fail (with a panic).
+		{"truncated at a page boundary", write("trunc-page.db", data[:used/4096/2*4096]), "NODEA", ErrCorrupt},
+		{"last page cut", write("trunc-one.db", data[:used-4096]), "NODEA", ErrCorrupt},
+		{"shorter than a page", write("trunc-4095.db", data[:4095]), "NODEA", ErrCorrupt},
+		{"one page", write("trunc-4096.db", data[:4096]), "NODEA", ErrCorrupt},
+		{"one byte", write("trunc-1.db", data[:1]), "NODEA", ErrCorrupt},
 		{"meta pages zeroed", write("zeroed.db", zeroed), "NODEA", ErrCorrupt},
 		{"other bbolt file", plainBolt, "NODEA", ErrNotCarenode},
 		{"other node", good, "NODEB", ErrWrongNode},
@@ -525,8 +549,10 @@ func TestOpenDamagedFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := DefaultOptions(tc.path, tc.node)
 			s, err := Open(opts)
-			if err == nil {
+			if err == nil && tc.want == nil {
 				err = s.Check()
+			}
+			if s != nil {
 				s.Close()
 			}
 			if err == nil {
@@ -692,32 +718,65 @@ func TestMergesCacheFollowsWrites(t *testing.T) {
 // changes nothing: not the file, and not any state kept in memory (the
 // vector, the log length, decoded records a later write could build on).
 func TestFailedBatchLeavesNoTrace(t *testing.T) {
-	s := openTest(t, "NODEB")
-	mustWrite(t, s, WriteRequest{Collection: "p", Record: "x", Create: true, Edits: []Edit{set("name", `"x"`)}})
-	// A damaged record y, put behind the store's back.
-	if err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketRecords).Bucket([]byte("p")).Put([]byte("y"), []byte{formatV1, 0xff})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	stamp := func(n int64) crdt.Stamp { return crdt.Stamp{Wall: n, Node: "NODEA"} }
-	batch := []crdt.Change{
-		{Origin: "NODEA", Seq: 1, Stamp: stamp(1), Collection: "p", Record: "x", Muts: []crdt.Mutation{{Kind: crdt.MutAdd, Field: "tags", Elem: "ghost"}}},
-		{Origin: "NODEA", Seq: 2, Stamp: stamp(2), Collection: "p", Record: "y", Muts: []crdt.Mutation{{Kind: crdt.MutAdd, Field: "tags", Elem: "y"}}},
-	}
-	if _, err := s.ApplyRemote(batch); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("err = %v, want ErrCorrupt", err)
-	}
-	if s.LogLen() != 1 || s.Vector()["NODEA"] != 0 {
-		t.Fatalf("failed batch left log %d, vector %v", s.LogLen(), s.Vector())
-	}
-	mustWrite(t, s, WriteRequest{Collection: "p", Record: "x", Edits: []Edit{set("phone", `"1"`)}})
-	v, err := s.Get("p", "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Sets["tags"]) != 0 {
-		t.Errorf("x shows %v from the batch that failed", v.Sets["tags"])
+	// A batch whose records are rewritten at once fails whole on a damaged
+	// record; a batch that waits to be folded is stored (its records are
+	// not read), and the fold that meets the damage fails whole, leaving the
+	// changes waiting and readable.
+	for _, foldNow := range []bool{true, false} {
+		t.Run(fmt.Sprintf("foldNow=%v", foldNow), func(t *testing.T) {
+			s := openOpts(t, filepath.Join(t.TempDir(), "carenode.db"), "NODEB", func(o *Options) {
+				if foldNow {
+					o.FoldAfter = -1
+				}
+			})
+			mustWrite(t, s, WriteRequest{Collection: "p", Record: "x", Create: true, Edits: []Edit{set("name", `"x"`)}})
+			// A damaged record y, put behind the store's back.
+			if err := s.db.Update(func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketRecords).Bucket([]byte("p")).Put([]byte("y"), []byte{formatV1, 0xff})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			stamp := func(n int64) crdt.Stamp { return crdt.Stamp{Wall: n, Node: "NODEA"} }
+			batch := []crdt.Change{
+				{Origin: "NODEA", Seq: 1, Stamp: stamp(1), Collection: "p", Record: "x", Muts: []crdt.Mutation{{Kind: crdt.MutAdd, Field: "tags", Elem: "ghost"}}},
+				{Origin: "NODEA", Seq: 2, Stamp: stamp(2), Collection: "p", Record: "y", Muts: []crdt.Mutation{{Kind: crdt.MutAdd, Field: "tags", Elem: "y"}}},
+			}
+			_, err := s.ApplyRemote(batch)
+			if !foldNow {
+				if err != nil {
+					t.Fatalf("waiting batch: %v", err)
+				}
+				if err := s.Fold(); !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("fold: err = %v, want ErrCorrupt", err)
+				}
+				if s.LogLen() != 3 || s.Vector()["NODEA"] != 2 || s.pend.Load().len() != 2 {
+					t.Fatalf("failed fold: log %d, vector %v, waiting %d", s.LogLen(), s.Vector(), s.pend.Load().len())
+				}
+				mustWrite(t, s, WriteRequest{Collection: "p", Record: "x", Edits: []Edit{set("phone", `"1"`)}})
+				v, err := s.Get("p", "x")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(v.Sets["tags"], []string{"ghost"}) || string(v.Fields["phone"].Value) != `"1"` {
+					t.Errorf("x = %v / %s after a failed fold", v.Sets["tags"], v.Fields["phone"].Value)
+				}
+				return
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("err = %v, want ErrCorrupt", err)
+			}
+			if s.LogLen() != 1 || s.Vector()["NODEA"] != 0 {
+				t.Fatalf("failed batch left log %d, vector %v", s.LogLen(), s.Vector())
+			}
+			mustWrite(t, s, WriteRequest{Collection: "p", Record: "x", Edits: []Edit{set("phone", `"1"`)}})
+			v, err := s.Get("p", "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(v.Sets["tags"]) != 0 {
+				t.Errorf("x shows %v from the batch that failed", v.Sets["tags"])
+			}
+		})
 	}
 }
 
@@ -866,6 +925,13 @@ func TestClosedStoreAndHugeVector(t *testing.T) {
 // changes, within a batch and across batches, and arrive out of order, so
 // the vector waits at gaps.
 func TestApplyRemoteBatchesMatchOneByOne(t *testing.T) {
+	// Folding at once, every few batches, and as the store decides.
+	for _, foldAfter := range []int{-1, 700, 0} {
+		t.Run(fmt.Sprintf("FoldAfter=%d", foldAfter), func(t *testing.T) { testBatchesMatchOneByOne(t, foldAfter) })
+	}
+}
+
+func testBatchesMatchOneByOne(t *testing.T, foldAfter int) {
 	g := newRemoteGen(7)
 	g.recent = 50
 	all := g.batch(3000)
@@ -873,6 +939,7 @@ func TestApplyRemoteBatchesMatchOneByOne(t *testing.T) {
 	open := func() *Store { // no fsync: this is about what is stored, and it makes thousands of commits
 		opts := DefaultOptions(filepath.Join(t.TempDir(), "carenode.db"), "NODEA")
 		opts.Create, opts.NoSync = true, true
+		opts.FoldAfter = foldAfter
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		s, err := Open(opts)
 		if err != nil {
@@ -919,6 +986,9 @@ func TestApplyRemoteBatchesMatchOneByOne(t *testing.T) {
 		}
 	}
 	dump := func(s *Store) string {
+		if err := s.Fold(); err != nil {
+			t.Fatal(err)
+		}
 		var b strings.Builder
 		if err := s.db.View(func(tx *bolt.Tx) error {
 			for _, name := range [][]byte{bucketLog, bucketVector, bucketMerges} {

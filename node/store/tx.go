@@ -30,6 +30,14 @@ type txState struct {
 	logLen  uint64
 	counts  map[string]uint64 // new records per collection
 	changed []Changed         // records changed, for the watchers
+
+	pend        *pendingSet // remote changes waiting to be folded, as the transaction began
+	foldAll     bool        // fold every waiting change in this transaction
+	newPend     *pendingSet // what waits after this transaction, if pendChanged
+	pendChanged bool
+	waited      bool          // a remote batch was left to wait
+	enc         [][]byte      // a remote batch's changes encoded for the log, by index
+	copied      *pendingBatch // a remote batch's changes copied to wait, all of them
 }
 
 // seqRun summarises the sequence numbers of one origin appended in a
@@ -43,7 +51,8 @@ type recKey struct{ coll, id string }
 
 type cachedRecord struct {
 	rec    *crdt.Record
-	exists bool // stored before this transaction or created in it
+	exists bool // stored or waiting before this transaction, or created in it
+	stored bool // in its bucket before this transaction, or put in it
 	dirty  bool
 }
 
@@ -72,7 +81,8 @@ func (s *Store) newTxState(tx *bolt.Tx) *txState {
 	log.FillPercent = 0.9
 	return &txState{s: s, tx: tx, log: log, colls: map[string]*bolt.Bucket{},
 		records: map[recKey]*cachedRecord{}, merges: map[string]*cachedMerges{},
-		vector: vec, held: held, added: map[crdt.NodeID]*seqRun{}, logLen: logLen, counts: map[string]uint64{}}
+		vector: vec, held: held, added: map[crdt.NodeID]*seqRun{}, logLen: logLen, counts: map[string]uint64{},
+		pend: s.pend.Load()}
 }
 
 // coll returns the bucket of collection coll, nil if it has none yet.
@@ -113,8 +123,14 @@ func (t *txState) record(coll, id string) (*cachedRecord, error) {
 			if err := t.s.codec.unmarshal(v, c.rec); err != nil {
 				return nil, fmt.Errorf("read record %s/%s: %w", coll, id, err)
 			}
-			c.exists = true
+			c.exists, c.stored = true, true
 		}
+	}
+	// Remote changes waiting to be folded are part of the record. If this
+	// transaction writes the record, it is written with them; folding
+	// them again later changes nothing.
+	if t.pend.applyTo(k, c.rec) {
+		c.exists = true
 	}
 	t.records[k] = c
 	return c, nil
@@ -124,8 +140,11 @@ func (t *txState) record(coll, id string) (*cachedRecord, error) {
 // returns the first error; w, below GOMAXPROCS, says which goroutine makes
 // the call, so each can keep its own scratch. Small jobs run on the caller's
 // goroutine alone.
-func parallel(n int, f func(w, i int) error) error {
+func parallel(n, most int, f func(w, i int) error) error {
 	workers := min(runtime.GOMAXPROCS(0), n/64)
+	if most > 0 {
+		workers = min(workers, most)
+	}
 	if workers <= 1 {
 		for i := range n {
 			if err := f(0, i); err != nil {
@@ -235,9 +254,9 @@ func (t *txState) apply(c *crdt.Change) error {
 	if err != nil {
 		return err
 	}
-	if !cr.exists {
-		cr.exists = true
-		t.counts[c.Collection]++
+	if !cr.stored {
+		cr.exists, cr.stored = true, true
+		t.counts[c.Collection]++ // counts are of stored records; see Stats
 	}
 	cr.rec.Apply(c)
 	cr.dirty = true
@@ -288,7 +307,7 @@ func (t *txState) flush() error {
 	slices.SortFunc(dirty, func(a, b recKey) int { return cmp.Or(strings.Compare(a.coll, b.coll), strings.Compare(a.id, b.id)) })
 	vals := make([][]byte, len(dirty))
 	arenas := make([]arena, runtime.GOMAXPROCS(0))
-	if err := parallel(len(dirty), func(w, i int) error {
+	if err := parallel(len(dirty), 0, func(w, i int) error {
 		v, err := t.s.codec.marshalTo(&arenas[w], t.records[dirty[i]].rec)
 		if err != nil {
 			return fmt.Errorf("encode record %s/%s: %w", dirty[i].coll, dirty[i].id, err)
@@ -380,6 +399,9 @@ func (t *txState) publish() {
 	t.s.held = t.held
 	t.s.logLen = t.logLen
 	t.s.stateMu.Unlock()
+	if t.pendChanged {
+		t.s.pend.Store(t.newPend)
+	}
 	for coll, c := range t.merges {
 		if c.dirty {
 			t.s.cacheMerges(coll, c.raw, c.m)
