@@ -200,7 +200,7 @@ func TestWaitingChangesReadAsFolded(t *testing.T) {
 // being folded at that moment.
 func TestReadsSeeEveryAppliedBatch(t *testing.T) {
 	s := openOpts(t, filepath.Join(t.TempDir(), "carenode.db"), "NODEA", func(o *Options) {
-		o.FoldAfter, o.FoldIdle, o.NoSync = 300, time.Millisecond, true
+		o.FoldAfter, o.FoldIdle, o.NoSync = 250, time.Millisecond, true
 	})
 	g := newRemoteGen(3)
 	var applied atomic.Int64 // rounds whose batch ApplyRemote has returned
@@ -238,8 +238,8 @@ func TestReadsSeeEveryAppliedBatch(t *testing.T) {
 		})
 	}
 	var last crdt.Stamp
-	for round := int64(1); round <= 150; round++ {
-		batch := g.batch(200)
+	for round := int64(1); round <= 80; round++ {
+		batch := g.batch(100)
 		// One change per round to the probe record, naming the value
 		// before it, from an origin of its own.
 		st := crdt.Stamp{Wall: time.Now().Add(-time.Hour).UnixMilli() + round, Node: "NODEP"}

@@ -925,8 +925,8 @@ func TestClosedStoreAndHugeVector(t *testing.T) {
 // changes, within a batch and across batches, and arrive out of order, so
 // the vector waits at gaps.
 func TestApplyRemoteBatchesMatchOneByOne(t *testing.T) {
-	// Folding at once, every few batches, and as the store decides.
-	for _, foldAfter := range []int{-1, 700, 0} {
+	// Folding at once, and every few batches.
+	for _, foldAfter := range []int{-1, 700} {
 		t.Run(fmt.Sprintf("FoldAfter=%d", foldAfter), func(t *testing.T) { testBatchesMatchOneByOne(t, foldAfter) })
 	}
 }
