@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -106,7 +107,7 @@ DIR/demo-admin.password（仅适用于示例数据）；演示程序以其登录
 				n.Close()
 				return fmt.Errorf("listen on %s: %w (try --listen 127.0.0.1:0 for any free port)", file.HTTP.Listen, err)
 			}
-			printDemoHelp(e.stdout, dir, ln.Addr().String(), n, admin, temporary && !keep)
+			printDemoHelp(e.stdout, dir, ln.Addr().String(), n, admin, temporary && !keep, invokedAs(os.Args[0]))
 			return n.Serve(cmd.Context(), ln)
 		},
 	}
@@ -229,7 +230,33 @@ func registerSample(ctx context.Context, charts *chart.Service, a chart.Actor, p
 	return nil
 }
 
-func printDemoHelp(w io.Writer, dir, addr string, n *node.Node, admin demoAccount, removed bool) {
+// invokedAs is how to run carenode again the way arg0 (os.Args[0]) was
+// run, for the next steps the demo prints: "go run ./cmd/carenode" for the
+// throwaway binary `go run` builds ($GOTMPDIR/go-build…/b001/exe/carenode),
+// else the name as typed ("carenode" found on PATH, "./bin/carenode").
+func invokedAs(arg0 string) string {
+	if filepath.Base(filepath.Dir(arg0)) == "exe" {
+		for p := filepath.Dir(arg0); filepath.Dir(p) != p; p = filepath.Dir(p) {
+			if strings.HasPrefix(filepath.Base(p), "go-build") {
+				return "go run ./cmd/carenode"
+			}
+		}
+	}
+	if arg0 == "" {
+		return "carenode"
+	}
+	if strings.ContainsFunc(arg0, func(r rune) bool { return !shellSafe(r) }) {
+		return "'" + strings.ReplaceAll(arg0, "'", `'\''`) + "'"
+	}
+	return arg0
+}
+
+// shellSafe reports whether r needs no quoting in a POSIX shell word.
+func shellSafe(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,:@%=", r)
+}
+
+func printDemoHelp(w io.Writer, dir, addr string, n *node.Node, admin demoAccount, removed bool, self string) {
 	url := "http://" + addr
 	fmt.Fprintf(w, `
 carenode demo node %s is running / 演示节点已启动
@@ -270,9 +297,9 @@ Try / 试试:
   curl -H "Authorization: Bearer $TOKEN" '%s/api/v1/tasks?patient=PATIENT-ID'   # its tasks / 随访任务
   curl -H "Authorization: Bearer $TOKEN" %s/api/v1/outbox                         # SMS queued; sent ones are in %s
   curl %s/metrics | grep carenode_
-  go run ./cmd/carenode user list --dir %s
+  %s user list --dir %s
 
 Press Ctrl-C to stop / 按 Ctrl-C 停止.
 `, admin.name, admin.password, admin.name, admin.password, url, admin.token,
-		url, url, url, url, url, url, url, url, url, url, filepath.Join(dir, demoSMSFile), url, dir)
+		url, url, url, url, url, url, url, url, url, url, filepath.Join(dir, demoSMSFile), url, self, dir)
 }

@@ -644,16 +644,65 @@ func TestStatusBackupRestore(t *testing.T) {
 	if r := run(t, "restore", "--from", bak, "--dir", restored); r.code != exitNodeExists {
 		t.Errorf("restore over a node: exit %d, want %d", r.code, exitNodeExists)
 	}
-	data, _ := os.ReadFile(bak)
-	data[len(data)/2] ^= 0xff
-	broken := filepath.Join(t.TempDir(), "broken.cnbak")
-	os.WriteFile(broken, data, 0o600)
-	target := filepath.Join(t.TempDir(), "r2")
-	if r := run(t, "restore", "--from", broken, "--dir", target); r.code != exitVerifyFail {
-		t.Errorf("restore of a damaged backup: exit %d, want %d\n%s", r.code, exitVerifyFail, r.stderr)
+	// A failed restore removes the directories it made, and only those.
+	data, err := os.ReadFile(bak)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if entries, _ := os.ReadDir(target); len(entries) != 0 {
-		t.Errorf("a failed restore left files: %v", entries)
+	corrupt := bytes.Clone(data)
+	corrupt[len(corrupt)/2] ^= 0xff
+	for _, bad := range []struct {
+		name string
+		data []byte
+	}{
+		{"corrupt", corrupt},
+		{"truncated", data[:len(data)*2/3]},
+	} {
+		broken := filepath.Join(t.TempDir(), bad.name+".cnbak")
+		if err := os.WriteFile(broken, bad.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name     string
+			existing bool   // DIR is an empty directory before the restore
+			sub      string // DIR below the parent; its first element is what gets made
+		}{
+			{"new directory", false, "r2"},
+			{"new nested directories", false, "r2/a/b"},
+			{"existing empty directory", true, "r2"},
+		} {
+			t.Run(bad.name+"/"+tc.name, func(t *testing.T) {
+				parent := t.TempDir()
+				target := filepath.Join(parent, filepath.FromSlash(tc.sub))
+				if tc.existing {
+					if err := os.MkdirAll(target, 0o700); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if r := run(t, "restore", "--from", broken, "--dir", target); r.code != exitVerifyFail {
+					t.Errorf("restore of a %s backup: exit %d, want %d\n%s", bad.name, r.code, exitVerifyFail, r.stderr)
+				}
+				entries, err := os.ReadDir(target)
+				switch {
+				case tc.existing && err != nil:
+					t.Errorf("a failed restore removed the directory that was there before: %v", err)
+				case tc.existing && len(entries) != 0:
+					t.Errorf("a failed restore left files: %v", entries)
+				case !tc.existing:
+					if left, _ := os.ReadDir(parent); len(left) != 0 {
+						t.Errorf("a failed restore left %v in %s", left, parent)
+					}
+				}
+			})
+		}
+	}
+	// A missing backup makes no directory at all.
+	target := filepath.Join(t.TempDir(), "r3")
+	if r := run(t, "restore", "--from", filepath.Join(t.TempDir(), "none.cnbak"), "--dir", target); r.code != exitUsage {
+		t.Errorf("restore of a missing backup: exit %d, want %d", r.code, exitUsage)
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a restore of a missing backup made %s: %v", target, err)
 	}
 }
 

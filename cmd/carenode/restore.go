@@ -46,14 +46,22 @@ applied like any other.
 					return fmt.Errorf("restore into %s: %w (found %s); restore into a new directory", dir, node.ErrNodeExists, name)
 				}
 			}
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return fmt.Errorf("restore: %w", err)
-			}
 			if _, err := os.Stat(from); errors.Is(err, fs.ErrNotExist) {
 				return usageError{fmt.Errorf("backup file %s does not exist", from)}
 			}
+			created := outermostMissing(dir)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
 			m, err := backup.Extract(from, dir)
 			if err != nil {
+				// Nothing was put in place, so leave no trace either: remove
+				// the directories this command made, never one that was there.
+				if created != "" {
+					if rerr := os.RemoveAll(created); rerr != nil {
+						err = errors.Join(err, fmt.Errorf("remove %s made for the restore: %w", created, rerr))
+					}
+				}
 				if errors.Is(err, backup.ErrVerify) {
 					return fmt.Errorf("%w: %w", errVerify, err)
 				}
@@ -72,6 +80,23 @@ applied like any other.
 	c.Flags().StringVar(&from, "from", "", "backup file / 备份文件")
 	c.Flags().StringVar(&dir, "dir", "", "directory to restore into (must hold no node) / 恢复到的目录")
 	return c
+}
+
+// outermostMissing returns the outermost directory on dir's path that
+// does not exist yet (what MkdirAll(dir) will create), or "" if dir exists.
+// Everything under it is then the restore's own to remove on failure.
+func outermostMissing(dir string) string {
+	missing := ""
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		// Lstat: a symlink, even a dangling one, is someone else's.
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			return missing
+		}
+		missing = p
+		if filepath.Dir(p) == p {
+			return missing
+		}
+	}
 }
 
 // newIncarnation gives a restored store a fresh origin for its changes.

@@ -1,6 +1,10 @@
 package mqtt
 
 import (
+	"context"
+	"errors"
+	"log/slog"
+
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/storage"
 	boltstore "github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
@@ -42,4 +46,50 @@ func (s sessionStore) StoredSubscriptions() ([]storage.Subscription, error) {
 		}
 	}
 	return kept, err
+}
+
+// SetOpts gives the hook a logger that demotes one message to DEBUG.
+// mochi v2.7.9's bolt hook logs ERROR "failed to get data" when the $SYS
+// info key is missing, and then StoredSysInfo itself takes that very error
+// as "nothing stored yet" and carries on. The key is written only on a $SYS
+// tick (hourly here), so it is missing on a fresh file and after any short
+// run: not an error. Filtering beats seeding the key, which would mean
+// writing mochi's file format ourselves. Every other error stays ERROR.
+func (s sessionStore) SetOpts(l *slog.Logger, opts *mochi.HookOptions) {
+	s.Hook.SetOpts(slog.New(missingKeyHandler{l.Handler()}), opts)
+}
+
+// missingKeyHandler demotes the bolt hook's "failed to get data" error to
+// DEBUG when the error is only that the key is not there.
+type missingKeyHandler struct{ slog.Handler }
+
+func (h missingKeyHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError && r.Message == "failed to get data" && keyNotFound(r) {
+		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		r.Level = slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h missingKeyHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return missingKeyHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h missingKeyHandler) WithGroup(name string) slog.Handler {
+	return missingKeyHandler{h.Handler.WithGroup(name)}
+}
+
+// keyNotFound reports whether r's "error" is the bolt hook's ErrKeyNotFound.
+func keyNotFound(r slog.Record) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Any().(error); ok && a.Key == "error" {
+			found = errors.Is(err, boltstore.ErrKeyNotFound)
+			return false
+		}
+		return true
+	})
+	return found
 }

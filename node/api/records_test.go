@@ -471,7 +471,7 @@ func TestPatchRefusesBadRequests(t *testing.T) {
 		mention    string
 	}{
 		{"empty patch", `{}`, 400, "bad_request", "nothing to change"},
-		{"null body", `null`, 400, "bad_request", "nothing to change"},
+		{"null body", `null`, 400, "bad_request", "must be a JSON object"},
 		{"empty maps", `{"fields":{},"add":{},"remove":{},"facts":{}}`, 400, "bad_request", "nothing to change"},
 		{"seen without field", `{"fields":{"name":"x"},"seen":{"phone":["1.0@nodeA"]}}`, 400, "bad_request", `"phone"`},
 		{"seen only", `{"seen":{"phone":["1.0@nodeA"]}}`, 400, "bad_request", `"phone"`},

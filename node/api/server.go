@@ -17,6 +17,7 @@ import (
 
 	"carenode/crdt"
 	"carenode/node/auth"
+	"carenode/node/care"
 	"carenode/node/store"
 )
 
@@ -261,19 +262,29 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return &apiError{status: http.StatusUnsupportedMediaType, code: CodeMediaType, msg: "request body must be application/json, not " + ct}
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
-	dec := json.NewDecoder(body)
+	// Read whole (it is capped) so the duplicate-key scan below sees the
+	// same bytes the decoder did.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBody))
+	if err != nil {
+		return decodeError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
 		return badRequest("request body has data after the JSON value")
+	}
+	// Decoding null into a struct succeeds and leaves it empty, which would
+	// create an empty record; every body here is an object.
+	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+		return badRequest("request body must be a JSON object, not JSON null")
+	}
+	// encoding/json keeps the last of duplicate keys without a word.
+	if key, path, dup := care.DuplicateKey(body); dup {
+		return badRequest(fmt.Sprintf("duplicate key %q in request body (at %s); send each key once", key, path))
 	}
 	return nil
 }

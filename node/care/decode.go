@@ -33,6 +33,15 @@ type Input interface {
 func Decode[T Input](data []byte, into *T) error {
 	var ps problems
 	decodeObject(&ps, data, reflect.ValueOf(into).Elem())
+	// decodeObject reports a field named twice; this finds a key twice
+	// inside a field's value (one emergency contact's "phone").
+	if len(ps.list) == 0 {
+		if _, path, dup := DuplicateKey(data); dup {
+			ps.add(path, CodeDuplicate,
+				fmt.Sprintf("The field %q appears twice in the request; send it once.", path),
+				fmt.Sprintf("请求中字段%q出现了两次，请只发送一次。", path))
+		}
+	}
 	return ps.err(nil)
 }
 
@@ -140,7 +149,7 @@ func jsonFields(t reflect.Type) map[string]int {
 func badJSON(ps *problems, err error, tok json.Token) {
 	var syn *json.SyntaxError
 	switch {
-	case err == nil && tok != nil:
+	case err == nil: // tok is a value other than an object; nil for null
 		ps.add("", CodeBadJSON,
 			"The request must be a JSON object, such as {\"name\": \"张三\", …}.",
 			"请求内容应为JSON对象，例如 {\"name\": \"张三\", …}。")

@@ -72,6 +72,7 @@ func TestDecodeProblems(t *testing.T) {
 		{"not JSON", `name=张三`, "", CodeBadJSON, "not valid JSON", "不是有效的JSON"},
 		{"array", `[{"name":"张三"}]`, "", CodeBadJSON, "must be a JSON object", "应为JSON对象"},
 		{"string", `"张三"`, "", CodeBadJSON, "must be a JSON object", "应为JSON对象"},
+		{"null", `null`, "", CodeBadJSON, "must be a JSON object", "应为JSON对象"},
 		{"cut short", `{"name":"张三"`, "", CodeBadJSON, "not valid JSON", "JSON"},
 		{"trailing data", `{"name":"张三"} {}`, "", CodeBadJSON, "more data after", "多余内容"},
 		{"name a number", `{"name":42}`, "name", CodeWrongType, `"name" must be text in quotes ("…"), not a number`, `字段"name"应为加引号的文字（"…"），而不是数字`},
@@ -85,6 +86,8 @@ func TestDecodeProblems(t *testing.T) {
 		{"unknown field in contact", `{"emergencyContacts":[{"name":"李四","tel":"139"}]}`, "emergencyContacts.tel", CodeUnknownField, "no field “tel”", "没有字段“tel”"},
 		{"allergies not here", `{"allergies":[]}`, "allergies", CodeUnknownField, "no field", "没有字段"},
 		{"same field twice", `{"name":"张三","name":"李四"}`, "name", CodeDuplicate, "appears twice", "出现了两次"},
+		{"same field twice in a contact", `{"emergencyContacts":[{"name":"李四","phone":"139","phone":"138"}]}`, "emergencyContacts[0].phone", CodeDuplicate,
+			`"emergencyContacts[0].phone" appears twice`, "出现了两次"},
 		{"too large", `{"notes":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, "", CodeTooLarge, "too large", "过大"},
 	}
 	for _, tc := range tests {

@@ -35,8 +35,18 @@ func DecodeStrict(body []byte, v any, maxBytes int, what Noun) error {
 			err = errors.New("data after the JSON object")
 		}
 	}
+	if err == nil && bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+		err = errors.New("null, not an object") // decodes into v as "nothing", without an error
+	}
 	if err == nil {
-		return nil
+		// encoding/json keeps the last of duplicate keys without a word.
+		_, path, dup := DuplicateKey(body)
+		if !dup {
+			return nil
+		}
+		return &ValidationError{Problems: []Problem{{Field: path, Code: CodeDuplicate,
+			En: fmt.Sprintf("The %s has %q twice; send it once.", what.En, path),
+			Zh: fmt.Sprintf("%s中 %q 出现了两次，请只发送一次。", what.Zh, path)}}}
 	}
 	var typ *json.UnmarshalTypeError
 	p := Problem{Code: CodeBadJSON, En: fmt.Sprintf("The %s is not a JSON object.", what.En), Zh: fmt.Sprintf("%s内容不是 JSON 对象。", what.Zh)}

@@ -20,6 +20,8 @@ func TestDecodeStrict(t *testing.T) {
 		{`{"score":"three"}`, CodeWrongType, "score", "score has the wrong type (string)."},
 		{`{"title":"a"} {}`, CodeBadJSON, "", "The article is not a JSON object."},
 		{`[1]`, CodeBadJSON, "", "The article is not a JSON object."},
+		{`null`, CodeBadJSON, "", "The article is not a JSON object."},
+		{`{"title":"a","title":"b"}`, CodeDuplicate, "title", `The article has "title" twice; send it once.`},
 		{`{"title":"` + strings.Repeat("x", 64) + `"}`, CodeTooLarge, "", "The article is larger than 60 bytes."},
 	} {
 		var b body
