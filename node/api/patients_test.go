@@ -592,3 +592,39 @@ func TestPasswordChangeAndReset(t *testing.T) {
 		t.Fatalf("search after unlocking with the reset password: %s", r.raw)
 	}
 }
+
+// TestRecordsOpenUntilFirstAccount checks the generic record API's
+// contract: no token is needed before the node has any account, an
+// admin's is needed once it has one, and the patient routes want a
+// sign-in throughout.
+func TestRecordsOpenUntilFirstAccount(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "carenode.db")
+	opts := store.DefaultOptions(path, "nodeA")
+	opts.Create = true
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := store.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c := &clinic{t: t, store: s}
+	c.start()
+	if r := c.call("POST", "/api/v1/records/things", "", map[string]any{"fields": map[string]any{"name": "a"}}); r.code != http.StatusCreated {
+		t.Fatalf("create before any account: %d %s", r.code, r.raw)
+	}
+	if r := c.call("GET", "/api/v1/records/things", "", nil); r.code != http.StatusOK {
+		t.Fatalf("list before any account: %d %s", r.code, r.raw)
+	}
+	if r := c.call("GET", "/api/v1/patients?q=a", "", nil); r.code != http.StatusUnauthorized {
+		t.Fatalf("patients before any account: %d %s, want 401", r.code, r.raw)
+	}
+	if r := c.call("POST", "/api/v1/records/"+chart.Collection, "", map[string]any{"fields": map[string]any{"name": "a"}}); r.code < 400 {
+		t.Fatalf("a service collection through the generic API: %d %s", r.code, r.raw)
+	}
+	if _, err := c.staff.Add(context.Background(), "admin", auth.RoleAdmin, []byte("admin-password")); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.call("POST", "/api/v1/records/things", "", map[string]any{"fields": map[string]any{"name": "b"}}); r.code != http.StatusUnauthorized {
+		t.Fatalf("create without a token once an account exists: %d %s, want 401", r.code, r.raw)
+	}
+}
