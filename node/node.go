@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"carenode/crdt"
 	"carenode/node/api"
 	"carenode/node/auth"
@@ -110,6 +112,9 @@ func Open(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	m.SetLogLength(s.LogLen())
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "carenode_store_remote_changes_waiting",
+		Help: "Remote changes stored in the log and read by every read, not yet folded into their records."},
+		func() float64 { return float64(s.Waiting()) }))
 	n := &Node{cfg: cfg, id: cfg.Identity, Store: s, Metrics: m, log: cfg.Logger.With("node", string(cfg.Identity.ID))}
 	n.Charts = chart.New(chart.Config{Records: s, Node: string(cfg.Identity.ID), Now: cfg.Now, Logger: cfg.Logger,
 		NurseLaptop: cfg.File.Node.Role == nodeconf.RoleNurse, Location: cfg.Location,

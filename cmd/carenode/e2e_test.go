@@ -743,7 +743,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"carenode_store_commit_seconds", "carenode_store_commit_batch_writes", "carenode_store_change_log_length", "carenode_store_writes_total"} {
+	for _, want := range []string{"carenode_store_commit_seconds", "carenode_store_commit_batch_writes", "carenode_store_change_log_length", "carenode_store_writes_total", "carenode_store_remote_changes_waiting"} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("/metrics lacks %s", want)
 		}

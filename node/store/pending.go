@@ -42,6 +42,10 @@ const DefaultFoldAfter = 16 * 1024
 // changes are folded anyway.
 const DefaultFoldIdle = 500 * time.Millisecond
 
+// Waiting returns how many remote changes wait to be folded into their
+// records (they are read from memory meanwhile).
+func (s *Store) Waiting() int { return s.pend.Load().len() }
+
 // pendingSet is the remote changes waiting to be folded into their
 // records. It never changes once published: a new batch makes a new set
 // sharing the old batches. A nil set holds nothing.
