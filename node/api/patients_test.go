@@ -42,6 +42,16 @@ func fastStaff(s *store.Store, charts *chart.Service) staff.Config {
 // newClinic opens a node with one admin account, "admin", already added.
 func newClinic(t testing.TB, adjust ...func(*store.Options)) *clinic {
 	t.Helper()
+	c := openClinic(t, adjust...)
+	if _, err := c.staff.Add(context.Background(), "admin", auth.RoleAdmin, []byte("admin-password")); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// openClinic opens a node with no account yet.
+func openClinic(t testing.TB, adjust ...func(*store.Options)) *clinic {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "carenode.db")
 	opts := store.DefaultOptions(path, "nodeA")
 	for _, f := range adjust {
@@ -57,9 +67,6 @@ func newClinic(t testing.TB, adjust ...func(*store.Options)) *clinic {
 	t.Cleanup(func() { s.Close() })
 	c := &clinic{t: t, store: s}
 	c.start()
-	if _, err := c.staff.Add(context.Background(), "admin", auth.RoleAdmin, []byte("admin-password")); err != nil {
-		t.Fatal(err)
-	}
 	return c
 }
 
@@ -598,17 +605,7 @@ func TestPasswordChangeAndReset(t *testing.T) {
 // admin's is needed once it has one, and the patient routes want a
 // sign-in throughout.
 func TestRecordsOpenUntilFirstAccount(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "carenode.db")
-	opts := store.DefaultOptions(path, "nodeA")
-	opts.Create = true
-	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := store.Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	c := &clinic{t: t, store: s}
-	c.start()
+	c := openClinic(t)
 	if r := c.call("POST", "/api/v1/records/things", "", map[string]any{"fields": map[string]any{"name": "a"}}); r.code != http.StatusCreated {
 		t.Fatalf("create before any account: %d %s", r.code, r.raw)
 	}

@@ -985,25 +985,7 @@ func testBatchesMatchOneByOne(t *testing.T, foldAfter int) {
 			t.Fatalf("batch applied %d, %d duplicates; one by one %d, %d", res.Applied, res.Duplicates, applied, dups)
 		}
 	}
-	dump := func(s *Store) string {
-		if err := s.Fold(); err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		if err := s.db.View(func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{bucketLog, bucketVector, bucketMerges} {
-				tx.Bucket(name).ForEach(func(k, v []byte) error { fmt.Fprintf(&b, "%s %x %x\n", name, k, v); return nil })
-			}
-			tx.Bucket(bucketIndex).Bucket(bucketCounts).ForEach(func(k, v []byte) error { fmt.Fprintf(&b, "count %x %x\n", k, v); return nil })
-			return tx.Bucket(bucketRecords).ForEachBucket(func(coll []byte) error {
-				return tx.Bucket(bucketRecords).Bucket(coll).ForEach(func(k, v []byte) error { fmt.Fprintf(&b, "%s/%s %x\n", coll, k, v); return nil })
-			})
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return b.String()
-	}
-	if a, b := dump(batched), dump(single); a != b {
+	if a, b := dumpFolded(t, batched), dumpFolded(t, single); a != b {
 		t.Errorf("batched and one-by-one stores differ (%d and %d bytes of dump)", len(a), len(b))
 	}
 	if v := batched.Vector(); v["NODEB"] != g.seq["NODEB"] || v["NODEC"] != g.seq["NODEC"] || v["NODED"] != g.seq["NODED"] {
