@@ -115,9 +115,10 @@ func (s *Store) foldBehind() error {
 	})
 	if err == nil {
 		arenas := make([]arena, runtime.GOMAXPROCS(0))
-		// One worker: the folder runs beside ApplyRemote, whose own work
-		// wants the other CPU (measured: two workers slowed the whole).
-		err = parallel(len(recs), 1, func(w, i int) error {
+		// All CPUs but one: the folder runs beside ApplyRemote, whose own
+		// work wants a CPU (on two CPUs, two workers slowed the whole:
+		// docs/BENCHMARKS.md).
+		err = parallel(len(recs), max(1, runtime.GOMAXPROCS(0)-1), func(w, i int) error {
 			return recs[i].buildFrom(s, recs[i].raw, &arenas[w], list, next)
 		})
 	}
