@@ -100,6 +100,7 @@ func Open(cfg Config) (*Node, error) {
 	sopts.MaxBatch = cfg.File.Store.MaxBatch
 	sopts.MaxSkew = cfg.File.Store.MaxClockSkew.Duration
 	sopts.NoSync = cfg.File.Store.NoSync
+	sopts.FoldAfter = cfg.File.Store.FoldAfter
 	sopts.Important = Important
 	sopts.Now = cfg.Now
 	sopts.Logger = cfg.Logger

@@ -66,6 +66,10 @@ type StoreSection struct {
 	// NoSync skips fsync. Only for benchmarks: on power loss it loses
 	// writes that were already acknowledged.
 	NoSync bool `toml:"no_sync"`
+	// FoldAfter is how many changes from other nodes may wait in the change
+	// log before their records are rewritten in bulk; -1 rewrites them with
+	// every batch (slower, least memory).
+	FoldAfter int `toml:"fold_after"`
 }
 
 // LogSection holds the keys of the file's log section: how the node logs.
@@ -92,6 +96,7 @@ func Default(name string, role Role) File {
 			MaxBatch:     1024,
 			MaxClockSkew: Duration{10 * time.Minute},
 			NoSync:       false,
+			FoldAfter:    16384,
 		},
 		Log: LogSection{
 			Level:  LevelInfo,

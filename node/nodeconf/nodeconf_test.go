@@ -74,7 +74,7 @@ func custom() File {
 			ReadTimeout:  Duration{1500 * time.Millisecond},
 			WriteTimeout: Duration{90 * time.Second},
 		},
-		Store: StoreSection{MaxBatch: 1, MaxClockSkew: Duration{2 * time.Hour}, NoSync: true},
+		Store: StoreSection{MaxBatch: 1, MaxClockSkew: Duration{2 * time.Hour}, NoSync: true, FoldAfter: -1},
 		Log:   LogSection{Level: LevelDebug, Format: FormatJSON},
 		Devices: DevicesSection{MLLPListen: "0.0.0.0:2575", MQTTListen: Off, MQTTBroker: "tls://broker.example:8883",
 			MQTTUsername: "clinic-a", MQTTPasswordFile: "mqtt-password", MQTTClientID: "carenode-clinic-a",
@@ -145,8 +145,8 @@ func TestRenderCommentsEveryKey(t *testing.T) {
 			t.Errorf("comment above %q does not give the default", key)
 		}
 	}
-	if keys != 38 {
-		t.Errorf("rendered %d keys, want 38", keys)
+	if keys != 39 {
+		t.Errorf("rendered %d keys, want 39", keys)
 	}
 }
 
@@ -424,6 +424,8 @@ func TestValidate(t *testing.T) {
 		{name: "negative write timeout", change: func(f *File) { f.HTTP.WriteTimeout = Duration{-time.Second} }, wantKey: "http.write_timeout", wantMsg: `"-1s"`},
 		{name: "zero batch", change: func(f *File) { f.Store.MaxBatch = 0 }, wantKey: "store.max_batch"},
 		{name: "zero skew", change: func(f *File) { f.Store.MaxClockSkew = Duration{} }, wantKey: "store.max_clock_skew"},
+		{name: "zero fold", change: func(f *File) { f.Store.FoldAfter = 0 }, wantKey: "store.fold_after", wantMsg: "or -1"},
+		{name: "fold below -1", change: func(f *File) { f.Store.FoldAfter = -2 }, wantKey: "store.fold_after"},
 		{name: "bad level", change: func(f *File) { f.Log.Level = "verbose" }, wantKey: "log.level", wantMsg: "debug, info, warn, error"},
 		{name: "bad format", change: func(f *File) { f.Log.Format = "xml" }, wantKey: "log.format", wantMsg: "auto, text, json"},
 	}

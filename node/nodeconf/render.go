@@ -54,6 +54,13 @@ max_clock_skew = {{q .F.Store.MaxClockSkew}}
 # loses writes that were already acknowledged. Default: {{.D.Store.NoSync}}.
 no_sync = {{.F.Store.NoSync}}
 
+# Changes from other nodes are stored in the change log at once and folded
+# into their records in bulk, once this many wait (or half a second after a
+# sync goes quiet): faster syncs, for about 0.5 KB of memory per waiting
+# change (a busy sync may hold up to four times this many). -1 folds every
+# batch at once: slower, least memory. Default: {{.D.Store.FoldAfter}}.
+fold_after = {{.F.Store.FoldAfter}}
+
 [log]
 # Least severe messages written: "debug", "info", "warn" or "error".
 # Default: {{q .D.Log.Level}}.

@@ -44,6 +44,9 @@ func (f File) Validate() error {
 		add("store.max_batch", strconv.Itoa(f.Store.MaxBatch), "must be a positive number of writes, like 1024", nil)
 	}
 	checkPositive(add, "store.max_clock_skew", f.Store.MaxClockSkew)
+	if f.Store.FoldAfter < -1 || f.Store.FoldAfter == 0 {
+		add("store.fold_after", strconv.Itoa(f.Store.FoldAfter), "must be a positive number of changes, like 16384, or -1 to fold every batch at once", nil)
+	}
 
 	switch f.Log.Level {
 	case LevelDebug, LevelInfo, LevelWarn, LevelError:

@@ -26,7 +26,7 @@ import (
 // (its stored bytes differ from those the folder read) is built again
 // there from what is stored now. Should the set it folded no longer be
 // waiting (Fold, Close or an over-full ApplyRemote folded it meanwhile),
-// it drops its work.
+// it drops its work. It writes the records in chunks (foldChunk).
 //
 // ApplyRemote folds in its own transaction instead when the changes
 // waiting would pass 4×FoldAfter (the folder is not keeping up), which
@@ -81,6 +81,15 @@ func (s *Store) wakeFolder() {
 	})
 }
 
+// foldChunk is how many records the folder builds and writes at a time.
+// The records of a fold are rewritten in chunks, each its own transaction:
+// a chunk's built records are all that is held (a whole fold of the
+// uniform benchmark held about 100 MiB), and ApplyRemote waits for one
+// chunk's commit, not a whole fold's. A record folded in an earlier chunk
+// while its changes still wait is read with them applied again, which
+// changes nothing; the batches leave the waiting set with the last chunk.
+const foldChunk = 4096
+
 // foldBehind is one run of the folder.
 func (s *Store) foldBehind() error {
 	s.foldRun.Lock()
@@ -90,21 +99,41 @@ func (s *Store) foldBehind() error {
 		return nil
 	}
 	recs, list, next := groupRecords(p.list(), nil)
-	// Copy the records out in one read transaction on this goroutine (a
-	// goroutine that holds a read transaction must not begin another: a
-	// commit waiting to remap the file would block it), then build them
-	// on every CPU with no transaction open.
 	slices.SortFunc(recs, func(a, b *remoteRecord) int {
 		return cmp.Or(strings.Compare(a.k.coll, b.k.coll), strings.Compare(a.k.id, b.k.id))
 	})
+	for from := 0; from < len(recs); from += foldChunk {
+		chunk := recs[from:min(from+foldChunk, len(recs))]
+		done, err := s.foldRecords(p, chunk, list, next, from+len(chunk) == len(recs))
+		if err != nil {
+			return fmt.Errorf("fold %d waiting changes into records of %s: %w", p.len(), s.opts.Path, err)
+		}
+		if done {
+			return nil
+		}
+	}
+	return nil
+}
+
+// foldRecords builds recs (sorted by key) from what is stored and the
+// changes in list, then writes them in one transaction; the last chunk of
+// a fold also drops p's batches from the waiting set. It reports done when
+// there is nothing more to do: the store closed, or p was folded
+// meanwhile by someone else.
+func (s *Store) foldRecords(p *pendingSet, recs []*remoteRecord, list []*crdt.Change, next []int, last bool) (done bool, err error) {
+	// Copy the records out in one read transaction on this goroutine (a
+	// goroutine that holds a read transaction must not begin another: a
+	// commit waiting to remap the file would block it), then build them
+	// with no transaction open.
 	var raws arena
-	err := s.read(func(tx *bolt.Tx) error {
+	err = s.read(func(tx *bolt.Tx) error {
 		var b *bolt.Bucket
 		coll := "\x00"
 		for _, r := range recs {
 			if r.k.coll != coll {
 				coll, b = r.k.coll, tx.Bucket(bucketRecords).Bucket([]byte(r.k.coll))
 			}
+			r.raw = nil
 			if b != nil {
 				if v := b.Get([]byte(r.k.id)); v != nil {
 					r.raw = raws.copy(v)
@@ -113,29 +142,29 @@ func (s *Store) foldBehind() error {
 		}
 		return nil
 	})
-	if err == nil {
-		arenas := make([]arena, runtime.GOMAXPROCS(0))
-		// All CPUs but one: the folder runs beside ApplyRemote, whose own
-		// work wants a CPU (on two CPUs, two workers slowed the whole:
-		// docs/BENCHMARKS.md).
-		err = parallel(len(recs), max(1, runtime.GOMAXPROCS(0)-1), func(w, i int) error {
-			return recs[i].buildFrom(s, recs[i].raw, &arenas[w], list, next)
-		})
-	}
 	if err != nil {
-		return fmt.Errorf("fold %d waiting changes of %s: %w", p.len(), s.opts.Path, err)
+		return false, err
+	}
+	arenas := make([]arena, runtime.GOMAXPROCS(0))
+	// All CPUs but one: the folder runs beside ApplyRemote, whose own work
+	// wants a CPU (on two CPUs, two workers slowed the whole:
+	// docs/BENCHMARKS.md).
+	if err := parallel(len(recs), max(1, runtime.GOMAXPROCS(0)-1), func(w, i int) error {
+		return recs[i].buildFrom(s, recs[i].raw, &arenas[w], list, next)
+	}); err != nil {
+		return false, err
 	}
 
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if s.closed {
-		return nil // Close folds what waits
+		return true, nil // Close folds what waits
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	cur := s.pend.Load()
 	if cur == nil || len(cur.batches) < len(p.batches) || !slices.Equal(cur.batches[:len(p.batches)], p.batches) {
-		return nil // folded meanwhile
+		return true, nil // folded meanwhile
 	}
 	var t *txState
 	err = s.db.Update(func(tx *bolt.Tx) error {
@@ -163,18 +192,21 @@ func (s *Store) foldBehind() error {
 			if err := t.putRecord(r); err != nil {
 				return err
 			}
+			r.raw, r.enc = nil, nil // the chunk's bytes go with it
 		}
-		if err := t.dropBatches(p.batches); err != nil {
-			return err
+		if last {
+			if err := t.dropBatches(p.batches); err != nil {
+				return err
+			}
+			t.newPend, t.pendChanged = cur.without(len(p.batches)), true
 		}
-		t.newPend, t.pendChanged = cur.without(len(p.batches)), true
 		return t.flush()
 	})
 	if err != nil {
-		return fmt.Errorf("fold %d waiting changes into records of %s: %w", p.len(), s.opts.Path, err)
+		return false, err
 	}
 	t.publish()
-	return nil
+	return last, nil
 }
 
 // Fold writes every remote change still waiting into its record now. The

@@ -107,7 +107,6 @@ type remoteRecord struct {
 	k           recKey
 	first, last int  // its first and last change in the list
 	existed     bool // stored before the transaction
-	rec         *crdt.Record
 	enc         []byte
 	raw         []byte // the stored bytes build started from, kept for the folder
 }
@@ -354,20 +353,21 @@ func (r *remoteRecord) buildFrom(s *Store, raw []byte, a *arena, list []*crdt.Ch
 		}
 	}
 	var kept keptEntries
-	r.rec, r.existed = &crdt.Record{}, raw != nil
-	if raw != nil && !decodeRecordPart(raw, &parts, r.rec, &kept) {
+	rec := &crdt.Record{} // dropped once encoded: a fold may build thousands
+	r.existed = raw != nil
+	if raw != nil && !decodeRecordPart(raw, &parts, rec, &kept) {
 		// Not in canonical form: the library decodes it whole.
-		if err := s.codec.unmarshal(raw, r.rec); err != nil {
+		if err := s.codec.unmarshal(raw, rec); err != nil {
 			return fmt.Errorf("read record %s/%s: %w", r.k.coll, r.k.id, err)
 		}
 	}
 	for j := r.first; ; j = next[j] {
-		r.rec.Apply(list[j])
+		rec.Apply(list[j])
 		if j == r.last {
 			break
 		}
 	}
-	r.enc = encodeRecordTo(a, r.rec, &kept)
+	r.enc = encodeRecordTo(a, rec, &kept)
 	return nil
 }
 
