@@ -529,8 +529,18 @@ func (s *Store) Stats() (Stats, error) {
 // read runs fn in a read transaction; on a closed store it returns
 // ErrClosed rather than bbolt's own error, so callers can tell shutdown from
 // damage.
-func (s *Store) read(fn func(tx *bolt.Tx) error) error {
-	err := s.db.View(fn)
+//
+// bbolt panics on some damaged pages (and a damaged mapping can fault);
+// a read that meets one returns ErrCorrupt instead of taking the node down.
+// bbolt's View rolls the transaction back on the way out either way.
+func (s *Store) read(fn func(tx *bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read %s: %w: %v", s.opts.Path, ErrCorrupt, r)
+		}
+	}()
+	err = s.db.View(fn)
 	if errors.Is(err, bolterr.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
