@@ -167,7 +167,7 @@ func (s *Store) foldRecords(p *pendingSet, recs []*remoteRecord, list []*crdt.Ch
 		return true, nil // folded meanwhile
 	}
 	var t *txState
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		t = s.newTxState(tx)
 		var a arena
 		for _, r := range recs {
@@ -233,7 +233,7 @@ func (s *Store) fold() error {
 		return nil
 	}
 	var t *txState
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		t = s.newTxState(tx)
 		t.foldAll = true
 		if err := t.applyRemote(nil, &ApplyResult{}); err != nil {

@@ -49,7 +49,7 @@ func (s *Store) SetMark(key string, v crdt.Vector) error {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bucketIndex).CreateBucketIfNotExists(bucketMarks)
 		if err != nil {
 			return err

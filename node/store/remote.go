@@ -70,7 +70,7 @@ func (s *Store) ApplyRemote(changes []crdt.Change) (ApplyResult, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var t *txState
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		res = ApplyResult{}
 		t = s.newTxState(tx)
 		t.enc, t.copied = enc, copied

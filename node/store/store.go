@@ -373,7 +373,7 @@ func (s *Store) NewIncarnation(rand io.Reader) (crdt.NodeID, error) {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	if err := s.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keyOrigin, []byte(origin))
 	}); err != nil {
 		return "", fmt.Errorf("new incarnation of %s: %w", s.opts.Path, err)
@@ -524,6 +524,19 @@ func (s *Store) Stats() (Stats, error) {
 		return st, fmt.Errorf("read stats %s: %w", s.opts.Path, err)
 	}
 	return st, nil
+}
+
+// update runs fn in a write transaction, as bbolt's Update does, and turns
+// a panic in it (bbolt asserts on damaged pages) into ErrCorrupt: the
+// transaction is rolled back and the node keeps serving what it can.
+func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("write %s: %w: %v", s.opts.Path, ErrCorrupt, r)
+		}
+	}()
+	return s.db.Update(fn)
 }
 
 // read runs fn in a read transaction; on a closed store it returns

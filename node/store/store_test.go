@@ -1050,6 +1050,24 @@ func TestDamagedPageReadsFailCleanly(t *testing.T) {
 			failed = true
 		}
 	}
+	// Writes through damage fail the same way, and the store still answers.
+	for i := range 20 {
+		_, err := s.Write(t.Context(), WriteRequest{Collection: "c", Record: fmt.Sprintf("r%03d", i*20), Edits: []Edit{set("pad", `"y"`)}})
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("write: %v, want ErrCorrupt or success", err)
+		}
+		failed = failed || err != nil
+	}
+	g := newRemoteGen(9)
+	if _, err := s.ApplyRemote(g.batch(300)); err != nil && !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("apply remote: %v, want ErrCorrupt or success", err)
+	}
+	if err := s.Fold(); err != nil && !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("fold: %v, want ErrCorrupt or success", err)
+	}
+	if _, err := s.Stats(); err != nil && !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("stats: %v", err)
+	}
 	if err := s.Check(); err == nil && !failed {
 		t.Fatal("half the file overwritten, yet every read and the check passed")
 	}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -136,10 +137,11 @@ func (t *txState) record(coll, id string) (*cachedRecord, error) {
 	return c, nil
 }
 
-// parallel calls f(w, 0) … f(w, n-1) on up to GOMAXPROCS goroutines and
-// returns the first error; w, below GOMAXPROCS, says which goroutine makes
-// the call, so each can keep its own scratch. Small jobs run on the caller's
-// goroutine alone.
+// parallel calls f(w, 0) … f(w, n-1) on up to GOMAXPROCS goroutines (at
+// most most of them, if most > 0) and returns the first error; w, below
+// GOMAXPROCS, says which goroutine makes the call, so each can keep its own
+// scratch. Small jobs run on the caller's goroutine alone. A panic in a
+// worker (bbolt asserts on damaged pages) comes back as ErrCorrupt.
 func parallel(n, most int, f func(w, i int) error) error {
 	workers := min(runtime.GOMAXPROCS(0), n/64)
 	if most > 0 {
@@ -158,6 +160,13 @@ func parallel(n, most int, f func(w, i int) error) error {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			defer func() {
+				if r := recover(); r != nil {
+					errs[w] = fmt.Errorf("%w: %v", ErrCorrupt, r)
+					next.Store(int64(n))
+				}
+			}()
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {

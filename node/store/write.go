@@ -153,7 +153,7 @@ func (s *Store) commit(batch []*writeReq) {
 	start := time.Now()
 	s.writeMu.Lock()
 	var t *txState
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		t = s.newTxState(tx)
 		for _, r := range batch {
 			r.err = nil

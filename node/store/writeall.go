@@ -36,7 +36,7 @@ func (s *Store) WriteAll(ctx context.Context, reqs []WriteRequest) ([]WriteResul
 	defer s.writeMu.Unlock()
 	var t *txState
 	out := make([]WriteResult, len(reqs))
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		t = s.newTxState(tx)
 		for i := range reqs {
 			r := &writeReq{WriteRequest: reqs[i]}
