@@ -1057,6 +1057,7 @@ func TestDamagedPageReadsFailCleanly(t *testing.T) {
 			t.Fatalf("write: %v, want ErrCorrupt or success", err)
 		}
 		failed = failed || err != nil
+		t.Logf("write %d: %v", i, err)
 	}
 	g := newRemoteGen(9)
 	if _, err := s.ApplyRemote(g.batch(300)); err != nil && !errors.Is(err, ErrCorrupt) {
