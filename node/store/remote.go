@@ -2,9 +2,12 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -414,7 +417,12 @@ func (t *txState) inBatchOrLog(c *crdt.Change, mine map[logPos]bool) bool {
 func (t *txState) appendLog(batch []crdt.Change, fresh []int) error {
 	var a arena
 	var key [1 + 255 + 8]byte
-	for _, i := range fresh {
+	// In key order: each Put then lands next to the last one.
+	order := slices.Clone(fresh)
+	slices.SortFunc(order, func(i, j int) int {
+		return cmp.Or(strings.Compare(string(batch[i].Origin), string(batch[j].Origin)), cmp.Compare(batch[i].Seq, batch[j].Seq))
+	})
+	for _, i := range order {
 		c := &batch[i]
 		var v []byte
 		if t.enc != nil {
