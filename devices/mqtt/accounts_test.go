@@ -5,11 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"carenode/crdt"
+	"carenode/internal/testclock"
 	"carenode/node/auth"
 	"carenode/node/store"
 )
@@ -43,19 +43,6 @@ func openBookClock(t testing.TB, s Records, now func() time.Time) *Book {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // exchange sends b every change a has that b lacks.
@@ -139,21 +126,21 @@ func TestBookAccounts(t *testing.T) {
 
 func TestBookJoinRequests(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))
 	s := openStore(t, filepath.Join(t.TempDir(), "a.db"), "nodeA")
-	b := openBookClock(t, s, clk.now)
+	b := openBookClock(t, s, clk.Now)
 	at := Attempt{DeviceID: "gluco-7", ClientID: "g7", Remote: "10.0.0.7:5000", Password: []byte("gluco-7-secret")}
 	writes := func() uint64 { return s.LogLen() }
 	b.Refused(at)
 	w := writes()
 	for range 5 { // a device retrying every second
-		clk.add(time.Second)
+		clk.Advance(time.Second)
 		b.Refused(at)
 	}
 	if writes() != w {
 		t.Fatalf("retries within RecordEvery wrote %d changes", writes()-w)
 	}
-	clk.add(time.Minute)
+	clk.Advance(time.Minute)
 	b.Refused(at) // due: written with the attempts counted meanwhile
 	p, err := b.Pending()
 	if err != nil || len(p) != 1 {
@@ -161,7 +148,7 @@ func TestBookJoinRequests(t *testing.T) {
 	}
 	r := p[0]
 	if r.Attempts != 7 || r.ClientID != "g7" || r.Remote != "10.0.0.7:5000" || r.State != JoinAsking || !r.Adoptable ||
-		!r.First.Equal(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)) || !r.Last.Equal(clk.now()) {
+		!r.First.Equal(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)) || !r.Last.Equal(clk.Now()) {
 		t.Fatalf("request %+v", r)
 	}
 	// A short password cannot be adopted: the admin must give one.
@@ -173,7 +160,7 @@ func TestBookJoinRequests(t *testing.T) {
 	if err := b.Reject(ctx, "gluco-7", "not ours", "admin"); err != nil {
 		t.Fatal(err)
 	}
-	clk.add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	b.Refused(at)
 	if p, _ := b.Pending(); len(p) != 1 || p[0].DeviceID != "cheap-1" {
 		t.Fatalf("pending after reject %+v", p)

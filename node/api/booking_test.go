@@ -9,12 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode"
 
 	"carenode/crdt"
+	"carenode/internal/testclock"
 	"carenode/node/api"
 	"carenode/node/auth"
 	"carenode/node/booking"
@@ -22,25 +22,6 @@ import (
 	"carenode/node/staff"
 	"carenode/node/store"
 )
-
-// bkClock is the API's clock in these tests: set by the test, never the
-// wall clock.
-type bkClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *bkClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *bkClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 var bkShanghai = func() *time.Location {
 	l, err := time.LoadLocation("Asia/Shanghai")
@@ -63,7 +44,7 @@ func bkAt(day, hhmm string) time.Time {
 // are signed in.
 type bkNode struct {
 	*clinic
-	clock                     *bkClock
+	clock                     *testclock.Clock
 	booking                   *booking.Service
 	admin, desk, nurse, kiosk string
 }
@@ -82,7 +63,7 @@ func newBkNode(t *testing.T, id crdt.NodeID) *bkNode {
 	}
 	t.Cleanup(func() { s.Close() })
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	clock := &bkClock{t: bkAt("2026-11-23", "07:00")} // a Monday
+	clock := testclock.New(bkAt("2026-11-23", "07:00")) // a Monday
 	charts := chart.New(chart.Config{Records: s, Node: string(id), Logger: quiet, Now: clock.Now, Location: bkShanghai})
 	dir, err := staff.Open(fastStaff(s, charts))
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"carenode/internal/testclock"
 )
 
 func TestPolicy(t *testing.T) {
@@ -112,22 +114,9 @@ func FuzzVerifyPassword(f *testing.F) {
 	})
 }
 
-// clock is a test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestSessions(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)}
-	s := NewSessions(SessionConfig{Idle: 30 * time.Minute, Lifetime: 2 * time.Hour, Now: c.now, Rand: rand.Reader})
+	c := testclock.New(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))
+	s := NewSessions(SessionConfig{Idle: 30 * time.Minute, Lifetime: 2 * time.Hour, Now: c.Now, Rand: rand.Reader})
 	tok, err := s.Create("wang", RoleDesk)
 	if err != nil {
 		t.Fatal(err)
@@ -144,17 +133,17 @@ func TestSessions(t *testing.T) {
 	}
 	// Used every 20 minutes it lives until the 2 h lifetime.
 	for range 5 {
-		c.add(20 * time.Minute)
+		c.Advance(20 * time.Minute)
 		if _, err := s.Lookup(tok); err != nil {
-			t.Fatalf("active session ended at %s: %v", c.now(), err)
+			t.Fatalf("active session ended at %s: %v", c.Now(), err)
 		}
 	}
-	c.add(21 * time.Minute) // 2h01 after login
+	c.Advance(21 * time.Minute) // 2h01 after login
 	if _, err := s.Lookup(tok); !errors.Is(err, ErrNoSession) {
 		t.Errorf("session outlived its lifetime: %v", err)
 	}
 	tok2, _ := s.Create("li", RoleNurse)
-	c.add(31 * time.Minute)
+	c.Advance(31 * time.Minute)
 	if _, err := s.Lookup(tok2); !errors.Is(err, ErrNoSession) {
 		t.Errorf("idle session still valid: %v", err)
 	}
@@ -202,8 +191,8 @@ func TestSessionsConcurrent(t *testing.T) {
 }
 
 func TestLimiter(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)}
-	l := NewLimiter(LimiterConfig{Free: 3, Base: time.Second, Max: 8 * time.Second, Forget: time.Hour, MaxKeys: 3, Now: c.now})
+	c := testclock.New(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))
+	l := NewLimiter(LimiterConfig{Free: 3, Base: time.Second, Max: 8 * time.Second, Forget: time.Hour, MaxKeys: 3, Now: c.Now})
 	for i := range 3 {
 		if ok, _ := l.Allow("wang"); !ok {
 			t.Fatalf("free attempt %d refused", i+1)
@@ -223,7 +212,7 @@ func TestLimiter(t *testing.T) {
 		if ok, _ := l.Allow("li"); !ok {
 			t.Fatal("another account was limited")
 		}
-		c.add(want)
+		c.Advance(want)
 		if ok, _ := l.Allow("wang"); !ok {
 			t.Fatalf("still refused after waiting %s", want)
 		}
@@ -235,7 +224,7 @@ func TestLimiter(t *testing.T) {
 	}
 	// A full table drops the oldest key rather than growing.
 	for _, k := range []string{"a", "b", "c", "d"} {
-		c.add(time.Second)
+		c.Advance(time.Second)
 		l.Failure(k)
 	}
 	if len(l.keys) > 3 {
@@ -245,7 +234,7 @@ func TestLimiter(t *testing.T) {
 	for range 10 {
 		l.Failure("e")
 	}
-	c.add(61 * time.Minute)
+	c.Advance(61 * time.Minute)
 	if ok, _ := l.Allow("e"); !ok {
 		t.Error("failures not forgotten after an hour")
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"carenode/crdt"
+	"carenode/internal/testclock"
 	"carenode/node/outbox"
 	"carenode/node/store"
 	"carenode/node/vault"
@@ -24,16 +25,6 @@ var shanghai = time.FixedZone("CST", 8*3600)
 func at(days, hour, min int) time.Time {
 	return time.Date(2026, 3, 10+days, hour, min, 0, 0, shanghai)
 }
-
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time   { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time)  { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func newClock(t time.Time) *clock { return &clock{t: t} }
 
 // contact is what the fake chart knows of a patient.
 type contact struct {
@@ -131,7 +122,7 @@ type box struct {
 	svc      *outbox.Service
 	sender   *recorder
 	patients *fakePatients
-	clock    *clock
+	clock    *testclock.Clock
 }
 
 type boxOption func(*outbox.Config, *outbox.Deps)
@@ -146,7 +137,7 @@ func withoutSender() boxOption {
 
 func newBox(t testing.TB, node string, opts ...boxOption) *box {
 	t.Helper()
-	b := &box{node: node, store: openStore(t, node), sender: &recorder{}, clock: newClock(at(0, 9, 0)),
+	b := &box{node: node, store: openStore(t, node), sender: &recorder{}, clock: testclock.New(at(0, 9, 0)),
 		patients: &fakePatients{m: map[string]contact{
 			"p1": {phone: "13812345678", lang: "zh"},
 			"p2": {phone: "+8613900001111", lang: "en"},

@@ -79,13 +79,13 @@ func TestMeasureNow(t *testing.T) {
 		t.Fatalf("default session of %s, want 10m", got)
 	}
 	// Inside the window, no identifier: bound by the session.
-	n.clock.Add(9 * time.Minute)
+	n.clock.Advance(9 * time.Minute)
 	n.store1(t, batch(t, bpMessage(t, "S1", "", "121", "R"), n.clock.Now()))
 	// A message whose identifier names someone else: the session and the
 	// message disagree, so a person decides.
 	n.store1(t, batch(t, bpMessage(t, "S2", "789567", "122", "R"), n.clock.Now()))
 	// After the window: review.
-	n.clock.Add(2 * time.Minute)
+	n.clock.Advance(2 * time.Minute)
 	n.store1(t, batch(t, bpMessage(t, "S3", "", "123", "R"), n.clock.Now()))
 
 	p1 := byLOINC(t, n.observations(t, false, "p1"), "8480-6")
@@ -113,7 +113,7 @@ func TestMeasureNow(t *testing.T) {
 		t.Fatalf("session by card number: %+v, %v", s2, err)
 	}
 	// A third session while the second is open ends the second.
-	n.clock.Add(time.Minute)
+	n.clock.Advance(time.Minute)
 	if _, err := n.svc.StartSession(ctx, dev, "p1", 5*time.Minute, "nurse.wang"); err != nil {
 		t.Fatal(err)
 	}

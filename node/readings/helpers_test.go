@@ -15,28 +15,11 @@ import (
 	"carenode/devices"
 	"carenode/devices/hl7"
 	"carenode/devices/readingsink"
+	"carenode/internal/testclock"
 	"carenode/node/readings"
 	"carenode/node/store"
 	"carenode/node/vault"
 )
-
-// clock is a settable clock, safe for concurrent reads.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // patients is a fake chart index: identifier -> patient ids. locked makes
 // Identify fail as a locked chart service does.
@@ -98,7 +81,7 @@ type node struct {
 	svc      *readings.Service
 	patients *patients
 	metrics  *counts
-	clock    *clock
+	clock    *testclock.Clock
 }
 
 var t0 = time.Date(2026, 3, 1, 2, 15, 0, 0, time.UTC)
@@ -140,7 +123,7 @@ func openStore(t testing.TB, path string, id crdt.NodeID) *store.Store {
 func newNode(t testing.TB, id crdt.NodeID, state ...string) *node {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "carenode.db")
-	n := &node{path: path, store: openStore(t, path, id), clock: &clock{t: t0},
+	n := &node{path: path, store: openStore(t, path, id), clock: testclock.New(t0),
 		patients: &patients{ids: map[string][]string{}}, metrics: &counts{}}
 	t.Cleanup(func() {
 		if n.svc != nil {

@@ -15,6 +15,7 @@ import (
 	"pgregory.net/rapid"
 
 	"carenode/crdt"
+	"carenode/internal/testclock"
 	"carenode/node/readings"
 	"carenode/node/store"
 	"carenode/node/vault"
@@ -49,7 +50,7 @@ func TestMergeProperty(t *testing.T) {
 			rt.Fatal(err)
 		}
 		ctx := context.Background()
-		clk := &clock{t: t0}
+		clk := testclock.New(t0)
 		var stores [3]*store.Store
 		var svcs [3]*readings.Service
 		for i := range stores {
@@ -91,7 +92,7 @@ func TestMergeProperty(t *testing.T) {
 		steps := rapid.IntRange(1, 25).Draw(rt, "steps")
 		for range steps {
 			n := rapid.IntRange(0, 2).Draw(rt, "node")
-			clk.Add(time.Duration(rapid.IntRange(0, 90).Draw(rt, "seconds")) * time.Second)
+			clk.Advance(time.Duration(rapid.IntRange(0, 90).Draw(rt, "seconds")) * time.Second)
 			switch op := rapid.IntRange(0, 4).Draw(rt, "op"); op {
 			case 0: // a device message reaches node n (again, perhaps)
 				m := rapid.IntRange(0, len(msgs)-1).Draw(rt, "msg")

@@ -23,26 +23,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"carenode/crdt"
+	"carenode/internal/testclock"
 )
-
-// fixedClock is a wall clock the test moves by hand, so stores fed the
-// same operations stamp their local writes alike however often they read it.
-type fixedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fixedClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fixedClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // dumpFolded folds s and returns every record, count, merge, log entry and
 // vector entry it stores, and fails if a batch is still listed unfolded.
@@ -78,10 +60,12 @@ func dumpFolded(t *testing.T, s *Store) string {
 func TestWaitingChangesReadAsFolded(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	clock := &fixedClock{t: time.Now().Add(-time.Hour)}
+	// The stores' wall clock moves only by hand, so stores fed the same
+	// operations stamp their local writes alike however often they read it.
+	clock := testclock.New(time.Now().Add(-time.Hour))
 	open := func(foldAfter int, idle time.Duration) *Store {
 		return openOpts(t, filepath.Join(t.TempDir(), "carenode.db"), "NODEA", func(o *Options) {
-			o.FoldAfter, o.FoldIdle, o.Now, o.NoSync = foldAfter, idle, clock.now, true
+			o.FoldAfter, o.FoldIdle, o.Now, o.NoSync = foldAfter, idle, clock.Now, true
 		})
 	}
 	stores := []*Store{open(-1, 0), open(1<<30, time.Hour), open(1500, 2*time.Millisecond)}
@@ -112,7 +96,7 @@ func TestWaitingChangesReadAsFolded(t *testing.T) {
 			}
 		}
 		sent = append(sent, batch...)
-		clock.advance(time.Second)
+		clock.Advance(time.Second)
 		for _, s := range stores {
 			if _, err := s.ApplyRemote(batch); err != nil {
 				t.Fatal(err)
@@ -120,7 +104,7 @@ func TestWaitingChangesReadAsFolded(t *testing.T) {
 		}
 		// Local writes on top, as staff edit while a sync comes in.
 		for range 5 {
-			clock.advance(time.Millisecond)
+			clock.Advance(time.Millisecond)
 			req := WriteRequest{Collection: "patients", Record: pick(), MustExist: true}
 			switch rng.IntN(4) {
 			case 0:

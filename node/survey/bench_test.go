@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"carenode/internal/testclock"
 	"carenode/node/store"
 	"carenode/node/survey"
 )
@@ -18,7 +19,7 @@ import (
 func BenchmarkReport(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("surveys=%d", n), func(b *testing.B) {
-			c := &clock{now: time.Date(2025, time.January, 1, 9, 0, 0, 0, time.UTC)}
+			c := testclock.New(time.Date(2025, time.January, 1, 9, 0, 0, 0, time.UTC))
 			opts := store.DefaultOptions(filepath.Join(b.TempDir(), "carenode.db"), "bench")
 			opts.Create, opts.NoSync, opts.Now = true, true, c.Now
 			opts.Logger = slog.New(slog.DiscardHandler)

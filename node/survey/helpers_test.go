@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"carenode/crdt"
+	"carenode/internal/testclock"
 	"carenode/node/outbox"
 	"carenode/node/store"
 	"carenode/node/survey"
@@ -17,30 +18,6 @@ import (
 
 // testStart is the clinic's clock at the start of every test.
 var testStart = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
-
-// clock is a settable test clock, safe for concurrent reads.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // queue records what the service queues, keeping one message per key as
 // the outbox does.
@@ -68,7 +45,7 @@ func (q *queue) Queue(_ context.Context, m outbox.Message) error {
 type node struct {
 	st    *store.Store
 	svc   *survey.Service
-	clock *clock
+	clock *testclock.Clock
 	queue *queue
 }
 
@@ -90,7 +67,7 @@ func newSealer(t testing.TB) *vault.Sealer {
 // unlocked by sealer (nil: locked).
 func newNode(t testing.TB, id crdt.NodeID, sealer *vault.Sealer) *node {
 	t.Helper()
-	c := &clock{now: testStart}
+	c := testclock.New(testStart)
 	opts := store.DefaultOptions(filepath.Join(t.TempDir(), "carenode.db"), id)
 	opts.Create = true
 	opts.Now = c.Now

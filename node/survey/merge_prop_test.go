@@ -14,6 +14,7 @@ import (
 	"pgregory.net/rapid"
 
 	"carenode/crdt"
+	"carenode/internal/testclock"
 	"carenode/node/store"
 	"carenode/node/survey"
 )
@@ -41,7 +42,7 @@ func TestCaseMergeProperty(t *testing.T) {
 		nodes := make([]*node, 3)
 		for i := range nodes {
 			id := crdt.NodeID(fmt.Sprintf("node%d", i+1))
-			c := &clock{now: testStart}
+			c := testclock.New(testStart)
 			opts := store.DefaultOptions(filepath.Join(dir, string(id)+".db"), id)
 			opts.Create, opts.NoSync, opts.Now = true, true, c.Now
 			opts.Logger = slog.New(slog.DiscardHandler)
