@@ -19,14 +19,15 @@ import (
 //
 // The folder is a goroutine of the store's own. Woken when FoldAfter
 // changes wait, or when no batch has come for FoldIdle, it takes the set
-// waiting at that moment and builds the new records outside the write
-// lock, in read transactions, on every CPU: that work overlaps the next
+// waiting at that moment and, a chunk of records at a time (foldChunk),
+// copies them out in a read transaction and builds the new records outside
+// the write lock, on all CPUs but one: that work overlaps the next
 // batches' log writes and fsyncs. Then it takes the write lock and puts
-// them in one transaction. A record a local write has rewritten meanwhile
-// (its stored bytes differ from those the folder read) is built again
-// there from what is stored now. Should the set it folded no longer be
-// waiting (Fold, Close or an over-full ApplyRemote folded it meanwhile),
-// it drops its work. It writes the records in chunks (foldChunk).
+// the chunk in one transaction. A record a local write has rewritten
+// meanwhile (its stored bytes differ from those the folder copied) is
+// built again there from what is stored now. Should the set it folds no
+// longer be waiting (Fold, Close or an over-full ApplyRemote folded it
+// meanwhile), it drops its work.
 //
 // ApplyRemote folds in its own transaction instead when the changes
 // waiting would pass 4×FoldAfter (the folder is not keeping up), which

@@ -118,15 +118,17 @@ type remoteRecord struct {
 // already held are counted as duplicates, the rest are appended to the log.
 // Their records are either left for a later fold (the batch is listed in
 // bucket unfolded and waits in memory; pending.go says why) or, when
-// FoldAfter changes would wait or foldAll is set, rewritten now together
-// with every change still waiting. It must be the first thing its
+// 4×FoldAfter changes would wait (the folder is behind), FoldAfter is
+// negative or foldAll is set, rewritten now together with every change
+// still waiting. It must be the first thing its
 // transaction does: records are read as the transaction found them.
 //
 // Which changes are new, the clock and merges are settled first, in batch
 // order, on the transaction's goroutine. When folding, each touched record
 // is then read, has its changes applied and is encoded again, spread over
-// the CPUs, while the transaction's goroutine encodes the changes, appends
-// them to the log and puts each record as it comes ready: records are
+// the CPUs, while the transaction's goroutine appends the changes (encoded
+// before the transaction began) to the log and puts each record as it
+// comes ready: records are
 // independent of one another and of the log. Every call on the write
 // transaction stays on its goroutine.
 func (t *txState) applyRemote(changes []crdt.Change, res *ApplyResult) error {
