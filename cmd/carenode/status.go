@@ -122,6 +122,9 @@ func printStatus(w io.Writer, rep statusReport) {
 	fmt.Fprintf(tw, "schema / 数据库版本:\t%d\n", rep.Store.Schema)
 	fmt.Fprintf(tw, "database / 数据库大小:\t%d bytes\n", rep.Store.FileBytes)
 	fmt.Fprintf(tw, "change log / 变更日志:\t%d changes\n", rep.Store.LogLen)
+	if rep.Store.Waiting > 0 {
+		fmt.Fprintf(tw, "waiting to fold / 待并入记录:\t%d changes from other nodes (read as usual; folded within a second)\n", rep.Store.Waiting)
+	}
 	fmt.Fprintf(tw, "version vector / 版本向量:\t%s\n", rep.Store.Vector)
 	colls := make([]string, 0, len(rep.Store.Records))
 	for c := range rep.Store.Records {

@@ -369,6 +369,7 @@ type statusBody struct {
 		FileBytes   int64             `json:"fileBytes"`
 		LastStamp   string            `json:"lastStamp"`
 		Collections []string          `json:"collections"`
+		Waiting     int               `json:"waiting"`
 	} `json:"store"`
 }
 

@@ -340,8 +340,8 @@ func TestKillNineWithWaitingChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := ro.pend.Load().len(); n != 12*500 {
-		t.Errorf("read-only open found %d waiting changes, want %d", n, 12*500)
+	if st, err := ro.Stats(); err != nil || st.Waiting != 12*500 {
+		t.Errorf("read-only open: stats say %d waiting changes (%v), want %d", st.Waiting, err, 12*500)
 	}
 	compare := func(s *Store, how string) {
 		for _, id := range ids {

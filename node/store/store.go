@@ -475,12 +475,16 @@ type Stats struct {
 	FileBytes   int64             `json:"fileBytes"`
 	LastStamp   crdt.Stamp        `json:"lastStamp"`
 	Collections []string          `json:"collections"`
+	// Waiting counts the remote changes not yet folded into their records
+	// (they are read all the same; pending.go).
+	Waiting int `json:"waiting"`
 }
 
 // Stats reads the summary in one read transaction.
 func (s *Store) Stats() (Stats, error) {
 	st := Stats{Node: s.opts.Node, Origin: s.Origin(), Records: map[string]uint64{}}
 	p := s.pend.Load() // before the transaction, as readers take it (pending.go)
+	st.Waiting = p.len()
 	err := s.read(func(tx *bolt.Tx) error {
 		st.Schema = schemaVersion(tx)
 		st.FileBytes = tx.Size()
