@@ -100,9 +100,10 @@ func (p *pendingSet) applyTo(k recKey, r *crdt.Record) bool {
 	return any
 }
 
-// idsIn returns, sorted, the ids of coll's records that have waiting
-// changes: some stored, some not stored yet.
-func (p *pendingSet) idsIn(coll string) []string {
+// byColl returns, for each collection, the sorted ids of its records that
+// have waiting changes: some stored, some not stored yet. Built once per
+// set, on first need.
+func (p *pendingSet) byColl() map[string][]string {
 	if p == nil {
 		return nil
 	}
@@ -118,7 +119,7 @@ func (p *pendingSet) idsIn(coll string) []string {
 			p.ids[c] = slices.Compact(ids)
 		}
 	})
-	return p.ids[coll]
+	return p.ids
 }
 
 // list returns every waiting change, batch after batch.
@@ -145,20 +146,6 @@ func (p *pendingSet) without(n int) *pendingSet {
 		q.n += len(b.changes)
 	}
 	return q
-}
-
-// colls returns the collections with waiting changes, sorted.
-func (p *pendingSet) colls() []string {
-	if p == nil {
-		return nil
-	}
-	p.idsIn("")
-	out := make([]string, 0, len(p.ids))
-	for c := range p.ids {
-		out = append(out, c)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // with returns the set with b added.

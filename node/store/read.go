@@ -161,10 +161,10 @@ func (cr *collReader) list(after string, limit int) ([]RecordView, error) {
 // (all from the start if after is empty), in order, until fn returns
 // false: the stored ones merged with those that have waiting changes.
 func (cr *collReader) ids(after string, fn func(id string) bool) {
-	created := cr.p.idsIn(cr.coll)
-	ci := 0
-	for ci < len(created) && after != "" && created[ci] <= after {
-		ci++
+	waiting := cr.p.byColl()[cr.coll]
+	wi := 0
+	for wi < len(waiting) && after != "" && waiting[wi] <= after {
+		wi++
 	}
 	var k []byte
 	var c *bolt.Cursor
@@ -178,27 +178,27 @@ func (cr *collReader) ids(after string, fn func(id string) bool) {
 			}
 		}
 	}
-	for k != nil || ci < len(created) {
+	for k != nil || wi < len(waiting) {
 		var id string
 		switch {
 		case k == nil:
-			id = created[ci]
-			ci++
-		case ci == len(created):
+			id = waiting[wi]
+			wi++
+		case wi == len(waiting):
 			id = string(k)
 			k, _ = c.Next()
 		default:
-			switch cmp := strings.Compare(string(k), created[ci]); {
+			switch cmp := strings.Compare(string(k), waiting[wi]); {
 			case cmp < 0:
 				id = string(k)
 				k, _ = c.Next()
 			case cmp > 0:
-				id = created[ci]
-				ci++
+				id = waiting[wi]
+				wi++
 			default: // stored, with waiting changes
 				id = string(k)
 				k, _ = c.Next()
-				ci++
+				wi++
 			}
 		}
 		if !fn(id) {

@@ -510,9 +510,9 @@ func (s *Store) Stats() (Stats, error) {
 		}
 		// The counts are of stored records; records that so far exist only
 		// as remote changes waiting to be folded count too.
-		for _, coll := range p.colls() {
+		for coll, ids := range p.byColl() {
 			b := tx.Bucket(bucketRecords).Bucket([]byte(coll))
-			for _, id := range p.idsIn(coll) {
+			for _, id := range ids {
 				if b == nil || b.Get([]byte(id)) == nil {
 					if _, ok := st.Records[coll]; !ok {
 						st.Collections = append(st.Collections, coll)
