@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -343,4 +344,57 @@ func BenchmarkGet(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "gets/s")
+}
+
+// BenchmarkApplyRemoteMemory applies b.N batches of 1,000 remote changes
+// from an empty store, folding every batch at once or as the store decides,
+// and reports the peak Go heap in use (sampled every 5 ms) and the most
+// changes that waited at once: what leaving batches to wait costs.
+func BenchmarkApplyRemoteMemory(b *testing.B) {
+	for _, fold := range []struct {
+		name  string
+		after int
+	}{{"at-once", -1}, {"default", 0}} {
+		for _, w := range []struct {
+			name   string
+			recent int
+		}{{"recent", 500}, {"uniform", 0}} {
+			b.Run(fold.name+"/"+w.name, func(b *testing.B) {
+				runtime.GC()
+				s := openOpts(b, filepath.Join(b.TempDir(), "carenode.db"), "NODEA", func(o *Options) { o.FoldAfter = fold.after })
+				g := newRemoteGen(1)
+				g.recent = w.recent
+				var peak, most atomic.Uint64
+				stop, sampled := make(chan struct{}), make(chan struct{})
+				go func() {
+					defer close(sampled)
+					var m runtime.MemStats
+					for {
+						runtime.ReadMemStats(&m)
+						peak.Store(max(peak.Load(), m.HeapInuse))
+						most.Store(max(most.Load(), uint64(s.Waiting())))
+						select {
+						case <-stop:
+							return
+						case <-time.After(5 * time.Millisecond):
+						}
+					}
+				}()
+				b.ResetTimer()
+				for range b.N {
+					if _, err := s.ApplyRemote(g.batch(1000)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := s.Fold(); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				close(stop)
+				<-sampled
+				b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+				b.ReportMetric(float64(most.Load()), "most-waiting")
+			})
+		}
+	}
 }
