@@ -109,7 +109,7 @@ func TestCatalogueRefusesBadInput(t *testing.T) {
 			continue
 		}
 		var be *booking.Error
-		if !errorsAs(tc.err, &be) || be.Zh == "" || be.En == "" {
+		if !errors.As(tc.err, &be) || be.Zh == "" || be.En == "" {
 			t.Errorf("%s: %v is not a bilingual refusal", tc.name, tc.err)
 		}
 	}

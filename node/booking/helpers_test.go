@@ -225,3 +225,10 @@ func wantErr(t testing.TB, err, kind error) {
 		t.Fatalf("error %v is not a bilingual booking.Error", err)
 	}
 }
+
+// equalJSON compares two values by their JSON.
+func equalJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}

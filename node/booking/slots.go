@@ -54,10 +54,7 @@ func (s *Service) slotsIn(c *catalog, q SlotQuery) []Slot {
 		if c.closed[date+"|"] {
 			continue
 		}
-		wd := int(day.Weekday())
-		if wd == 0 {
-			wd = 7
-		}
+		wd := isoWeekday(day)
 		for _, sc := range c.schedules {
 			if sc.Weekday != wd || (q.Doctor != "" && sc.Doctor != q.Doctor) || (q.Department != "" && sc.Department != q.Department) ||
 				(sc.From != "" && date < sc.From) || (sc.Until != "" && date > sc.Until) || c.closed[date+"|"+sc.Doctor] {
@@ -163,10 +160,7 @@ func (c *catalog) slotAt(doctor string, start time.Time) (Slot, bool) {
 	if c.closed[date+"|"] || c.closed[date+"|"+doctor] {
 		return Slot{}, false
 	}
-	wd := int(start.Weekday())
-	if wd == 0 {
-		wd = 7
-	}
+	wd := isoWeekday(start)
 	minute := start.Hour()*60 + start.Minute()
 	var out Slot
 	found := false

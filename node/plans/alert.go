@@ -163,16 +163,8 @@ func (s *Service) Alert(id string) (Alert, error) {
 	return a, nil
 }
 
-func acks(v crdt.View) []Ack {
-	var out []Ack
-	for _, f := range v.Facts[fAcks] {
-		var k Ack
-		if decodeJSON(f.Value, &k) == nil {
-			out = append(out, k)
-		}
-	}
-	return out // facts come oldest first (by stamp, then id)
-}
+// acks are oldest first: facts come by stamp, then id.
+func acks(v crdt.View) []Ack { return facts[Ack](v, fAcks) }
 
 // Ack acknowledges an alert and records the action taken. An alert this
 // node already shows acknowledged is refused (ErrAcked); one acknowledged

@@ -32,12 +32,12 @@ type index struct {
 }
 
 type planEntry struct {
-	id, patient, version   string
-	doctor, assignee       string
-	method, endReason      string
-	start, scheduled       followup.Date
-	paused, ended          bool
-	templateID, templateNm string
+	id, patient, version string
+	doctor, assignee     string
+	method, endReason    string
+	start, scheduled     followup.Date
+	paused, ended        bool
+	templateID           string
 }
 
 type taskEntry struct {

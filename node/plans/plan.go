@@ -287,16 +287,7 @@ func (s *Service) planView(e *planEntry) Plan {
 	return p
 }
 
-func histories(v crdt.View) []History {
-	var out []History
-	for _, f := range v.Facts[fHistory] {
-		var h History
-		if decodeJSON(f.Value, &h) == nil {
-			out = append(out, h)
-		}
-	}
-	return out
-}
+func histories(v crdt.View) []History { return facts[History](v, fHistory) }
 
 // PausePlan pauses a plan: its tasks leave the work lists until it resumes.
 func (s *Service) PausePlan(ctx context.Context, a chart.Actor, id, reason string) (Plan, error) {

@@ -250,6 +250,19 @@ func loadCopy(v crdt.View) *followup.Template {
 
 func decodeJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
 
+// facts decodes the fact list field of v in its order, leaving out a
+// fact that does not decode.
+func facts[T any](v crdt.View, field string) []T {
+	var out []T
+	for _, f := range v.Facts[field] {
+		var x T
+		if decodeJSON(f.Value, &x) == nil {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // actorName is who acted, for history facts.
 func actorName(a chart.Actor) string {
 	if a.Name == "" {

@@ -134,13 +134,7 @@ func (s *Service) Task(id string) (Task, error) {
 }
 
 func attempts(v crdt.View) []Attempt {
-	var out []Attempt
-	for _, f := range v.Facts[fAttempts] {
-		var a Attempt
-		if decodeJSON(f.Value, &a) == nil {
-			out = append(out, a)
-		}
-	}
+	out := facts[Attempt](v, fAttempts)
 	slices.SortFunc(out, func(a, b Attempt) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
@@ -173,11 +167,8 @@ func (s *Service) Attempt(ctx context.Context, a chart.Actor, id string, in Atte
 		task = *t
 		p = s.idx.plans[t.plan]
 		if p != nil {
-			var tp *followup.Template
-			if tp, haveTmpl = s.idx.versions[p.version]; haveTmpl && tp != nil {
-				tmpl = *tp
-			} else {
-				haveTmpl = false
+			if tp := s.idx.versions[p.version]; tp != nil {
+				tmpl, haveTmpl = *tp, true
 			}
 			for pid := range s.idx.patients[p.patient] {
 				if o := s.idx.plans[pid]; pid != p.id && !o.ended {
