@@ -242,6 +242,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 // Close commits queued writes and closes the store.
 func (n *Node) Close() error {
 	devErr := n.stopDevices()
+	n.closeCare()
 	n.follow.Close()
 	if err := n.Store.Close(); err != nil {
 		return errors.Join(devErr, fmt.Errorf("close store: %w", err))

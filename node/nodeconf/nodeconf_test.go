@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,30 @@ func problemKeys(err error) []string {
 		keys = append(keys, ve.Key)
 	}
 	return keys
+}
+
+// wantBilingualProblems checks that f fails Validate with ErrInvalidValue
+// at exactly the keys want (in any order), each problem with a Chinese
+// message of its own.
+func wantBilingualProblems(t *testing.T, f File, want []string) {
+	t.Helper()
+	err := f.Validate()
+	if !errors.Is(err, ErrInvalidValue) {
+		t.Fatalf("Validate = %v", err)
+	}
+	var keys []string
+	for _, ve := range valueErrors(err) {
+		keys = append(keys, ve.Key)
+		zh := ve.Message("zh")
+		if ve.AllowedZh == "" || !strings.HasPrefix(zh, ve.Key+" = ") || zh == ve.Message("en") {
+			t.Errorf("%s: no Chinese message (%q)", ve.Key, zh)
+		}
+	}
+	sorted := slices.Sorted(slices.Values(want))
+	slices.Sort(keys)
+	if !slices.Equal(keys, sorted) {
+		t.Errorf("keys %v, want %v\n%v", keys, want, err)
+	}
 }
 
 // custom returns a File with every value changed from its default, so a

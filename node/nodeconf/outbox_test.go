@@ -108,23 +108,7 @@ func TestValidateOutbox(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := Default("Clinic A", RoleClinic)
 			tc.edit(&f)
-			err := f.Validate()
-			if !errors.Is(err, ErrInvalidValue) {
-				t.Fatalf("Validate = %v", err)
-			}
-			var keys []string
-			for _, ve := range valueErrors(err) {
-				keys = append(keys, ve.Key)
-				zh := ve.Message("zh")
-				if ve.AllowedZh == "" || !strings.HasPrefix(zh, ve.Key+" = ") || zh == ve.Message("en") {
-					t.Errorf("%s: no Chinese message (%q)", ve.Key, zh)
-				}
-			}
-			want := slices.Sorted(slices.Values(tc.keys))
-			slices.Sort(keys)
-			if !slices.Equal(keys, want) {
-				t.Errorf("keys %v, want %v\n%v", keys, tc.keys, err)
-			}
+			wantBilingualProblems(t, f, tc.keys)
 		})
 	}
 
