@@ -12,8 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -172,7 +170,7 @@ func RunPeer(ctx context.Context, cfg PeerConfig) error {
 			cpu, rss := selfUsage()
 			r = Reply{CPUms: float64(cpu) / 1e6, MaxRSSKiB: rss, Requests: requests.Load()}
 		case "state":
-			r = Reply{Records: int64(st.LogLen()), State: vectorString(st.Vector())}
+			r = Reply{Records: int64(st.LogLen()), State: st.Vector().String()}
 		case "sync":
 			if client == nil {
 				r.Err = "the hub does not sync; it serves"
@@ -236,14 +234,4 @@ func parseCommand(line []byte) (command, error) {
 		return c, fmt.Errorf("unknown op %.40q", c.Op)
 	}
 	return c, nil
-}
-
-// vectorString is a version vector as sorted origin=seq pairs.
-func vectorString(v crdt.Vector) string {
-	parts := make([]string, 0, len(v))
-	for o, s := range v {
-		parts = append(parts, fmt.Sprintf("%s=%d", o, s))
-	}
-	slices.Sort(parts)
-	return strings.Join(parts, ",")
 }

@@ -3,13 +3,11 @@ package scope_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -126,24 +124,7 @@ func newChartNode(t *testing.T, id crdt.NodeID, s wire.Scope, sealer *vault.Seal
 // the holder of peer's certificate.
 func syncAs(t *testing.T, n, hub *chartNode, pol *scope.Policies, peer trust.Peer, marks session.Marks) session.Result {
 	t.Helper()
-	ar, bw := io.Pipe()
-	br, aw := io.Pipe()
-	var wg sync.WaitGroup
-	var rn session.Result
-	var en error
-	wg.Go(func() {
-		rn, en = n.eng.InitiateWith(context.Background(), ar, aw, "HUB", session.Options{Marks: marks})
-	})
-	_, eh := hub.eng.RespondWith(context.Background(), br, bw, crdt.NodeID(peer.ID), session.Options{Policy: pol.For(peer)})
-	if eh != nil {
-		ar.Close()
-		br.Close()
-	}
-	wg.Wait()
-	if en != nil || eh != nil {
-		t.Fatalf("sync %s: %v; hub: %v", peer.Name, en, eh)
-	}
-	return rn
+	return syncEngines(t, n.eng, hub.eng, pol, peer, marks)
 }
 
 // presented is the vector a partial replica tells its peers it has: its

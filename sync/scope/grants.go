@@ -112,7 +112,7 @@ func (g *FileGrants) SetGranted(key string, ids map[string]bool) error {
 		return fmt.Errorf("write grants: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err == nil {
+	if _, err = tmp.Write(b); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

@@ -63,25 +63,31 @@ func write(t *testing.T, st *store.Store, coll, rec, field, value string) {
 // under pol as a kiosk certificate would be.
 func syncKiosk(t *testing.T, kiosk, hub *session.Engine, pol *scope.Policies, marks session.Marks) session.Result {
 	t.Helper()
+	return syncEngines(t, kiosk, hub, pol, trust.Peer{ID: "KIOSK", Role: nodeconf.RoleKiosk, Name: "kiosk1"}, marks)
+}
+
+// syncEngines runs one session, n initiating, the hub serving it under pol
+// as the holder of peer's certificate.
+func syncEngines(t *testing.T, n, hub *session.Engine, pol *scope.Policies, peer trust.Peer, marks session.Marks) session.Result {
+	t.Helper()
 	ar, bw := io.Pipe()
 	br, aw := io.Pipe()
 	var wg sync.WaitGroup
-	var rk session.Result
-	var ek error
+	var rn session.Result
+	var en error
 	wg.Go(func() {
-		rk, ek = kiosk.InitiateWith(context.Background(), ar, aw, "HUB", session.Options{Marks: marks})
+		rn, en = n.InitiateWith(context.Background(), ar, aw, "HUB", session.Options{Marks: marks})
 	})
-	peer := trust.Peer{ID: "KIOSK", Role: nodeconf.RoleKiosk, Name: "kiosk1"}
-	_, eh := hub.RespondWith(context.Background(), br, bw, "KIOSK", session.Options{Policy: pol.For(peer)})
+	_, eh := hub.RespondWith(context.Background(), br, bw, crdt.NodeID(peer.ID), session.Options{Policy: pol.For(peer)})
 	if eh != nil {
 		ar.Close()
 		br.Close()
 	}
 	wg.Wait()
-	if ek != nil || eh != nil {
-		t.Fatalf("kiosk sync: kiosk %v, hub %v", ek, eh)
+	if en != nil || eh != nil {
+		t.Fatalf("sync %s: %v; hub: %v", peer.Name, en, eh)
 	}
-	return rk
+	return rn
 }
 
 func ids(t *testing.T, st *store.Store, coll string) []string {

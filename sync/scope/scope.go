@@ -219,20 +219,19 @@ func shared(c crdt.Change) bool {
 //   - name: shown for the patient to confirm ("Is this you?");
 //   - sex, birthDate: shown too, and "phone + birth date" is one way to
 //     identify (readable on every node anyway);
+//   - idNumber: a patient without a card identifies with it
+//     (../shared/DESIGN.md, "card / ID number / phone + birth date"); it
+//     is sealed like the rest;
 //   - phones: that identification, and the SMS confirming a check-in;
 //   - cardNumber: to match a scanned patient card.
 //
-// Everything else stays off the kiosk: the ID number (the most sensitive
-// identifier a chart holds; identifying by it at the kiosk would need it
-// added here), address, occupation, marital status, emergency contacts,
-// medical and family history, notes, and every set (allergies, diagnoses,
-// medications with their element registers, assignees, tags). An
-// unattended kiosk is the node most likely to be stolen with its key file,
-// and what that file opens must be no more than what it holds.
+// Everything else stays off the kiosk: address, occupation, marital
+// status, emergency contacts, medical and family history, notes, and every
+// set (allergies, diagnoses, medications with their element registers,
+// assignees, tags). An unattended kiosk is the node most likely to be
+// stolen with its key file, and what that file opens must be no more than
+// what it holds.
 func KioskFields() []string {
-	// The ID number too: a patient without a card identifies with it at
-	// the kiosk (../shared/DESIGN.md, "card / ID number / phone + birth
-	// date"); it is sealed like the rest.
 	return []string{"name", "sex", "birthDate", "idNumber", "phones", "cardNumber"}
 }
 
