@@ -33,13 +33,10 @@ func BatchFromHL7(m *hl7.Message, fallbackID string) Batch {
 	}
 	for i, ord := range m.Orders {
 		for _, o := range ord.Observations {
-			ref := fmt.Sprintf("OBR %d OBX %s", i+1, o.SetID)
-			if o.SubID != "" {
-				ref += " (" + o.SubID + ")"
-			}
 			if o.StructureOnly() {
 				continue
 			}
+			ref := ObservationRef(i, o)
 			r, err := o.Reading()
 			if err != nil {
 				b.Unmapped = append(b.Unmapped, ref+": "+err.Error())
@@ -49,6 +46,16 @@ func BatchFromHL7(m *hl7.Message, fallbackID string) Batch {
 		}
 	}
 	return b
+}
+
+// ObservationRef names observation o of the order at index order (from 0)
+// of an HL7 message, as Observation.Ref does for it.
+func ObservationRef(order int, o hl7.Observation) string {
+	ref := fmt.Sprintf("OBR %d OBX %s", order+1, o.SetID)
+	if o.SubID != "" {
+		ref += " (" + o.SubID + ")"
+	}
+	return ref
 }
 
 // BatchFromLine maps a parsed line received at received to a Batch. When

@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"carenode/crdt"
 	"carenode/devices"
 	"carenode/devices/hl7"
+	"carenode/devices/internal/storesink"
 	"carenode/node/store"
 )
 
@@ -29,26 +26,6 @@ import (
 // durably stored (fsynced) in a real store. Run:
 //
 //	go test -run '^$' -bench . -count 5 ./devices/mllp
-
-// storeSink stores each batch durably as one record of a real store, keyed
-// on device, control id and raw bytes, as the node's sink does in effect.
-type storeSink struct{ s *store.Store }
-
-func (k storeSink) Store(ctx context.Context, b devices.Batch) error {
-	sum := sha256.Sum256([]byte(b.DeviceID + "\x00" + b.ControlID + "\x00" + string(b.Raw)))
-	obs, err := json.Marshal(b.Observations)
-	if err != nil {
-		return err
-	}
-	raw, _ := json.Marshal(string(b.Raw))
-	dev, _ := json.Marshal(b.DeviceID)
-	_, err = k.s.Write(ctx, store.WriteRequest{Collection: "readings", Record: hex.EncodeToString(sum[:16]), Edits: []store.Edit{
-		{Kind: crdt.MutSet, Field: "device", Value: dev, SeenCurrent: true},
-		{Kind: crdt.MutSet, Field: "raw", Value: raw, SeenCurrent: true},
-		{Kind: crdt.MutSet, Field: "observations", Value: obs, SeenCurrent: true},
-	}})
-	return err
-}
 
 func benchStore(b *testing.B) *store.Store {
 	b.Helper()
@@ -69,7 +46,7 @@ func benchServer(b *testing.B) (*Server, string) {
 	cfg := DefaultConfig("127.0.0.1:0")
 	cfg.MaxConns = 256
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	s, err := New(cfg, storeSink{st})
+	s, err := New(cfg, storesink.New(st))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -222,7 +199,7 @@ func BenchmarkSinkLatency100PerSecond(b *testing.B) {
 	tmpl = bytes.ReplaceAll(tmpl, []byte("\n"), []byte("\r"))
 	st := benchStore(b)
 	b.Cleanup(func() { st.Close() })
-	sink := storeSink{st}
+	sink := storesink.New(st)
 	lat := make([]time.Duration, b.N)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()

@@ -2,9 +2,6 @@ package mqtt
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -15,8 +12,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"carenode/crdt"
-	"carenode/devices"
+	"carenode/devices/internal/storesink"
 	"carenode/node/store"
 )
 
@@ -25,26 +21,6 @@ import (
 // reading is durably stored (fsynced) in a real store. Run:
 //
 //	go test -run '^$' -bench . -count 5 ./devices/mqtt
-
-// storeSink stores each batch durably as one record of a real store, keyed
-// on device, control id and raw bytes, as the node's sink does in effect.
-type storeSink struct{ s *store.Store }
-
-func (k storeSink) Store(ctx context.Context, b devices.Batch) error {
-	sum := sha256.Sum256([]byte(b.DeviceID + "\x00" + b.ControlID + "\x00" + string(b.Raw)))
-	obs, err := json.Marshal(b.Observations)
-	if err != nil {
-		return err
-	}
-	raw, _ := json.Marshal(string(b.Raw))
-	dev, _ := json.Marshal(b.DeviceID)
-	_, err = k.s.Write(ctx, store.WriteRequest{Collection: "readings", Record: hex.EncodeToString(sum[:16]), Edits: []store.Edit{
-		{Kind: crdt.MutSet, Field: "device", Value: dev, SeenCurrent: true},
-		{Kind: crdt.MutSet, Field: "raw", Value: raw, SeenCurrent: true},
-		{Kind: crdt.MutSet, Field: "observations", Value: obs, SeenCurrent: true},
-	}})
-	return err
-}
 
 // benchBroker starts a broker over a real store with devices accounts
 // named dev-0 … dev-(n-1), all with password benchPW.
@@ -60,7 +36,7 @@ func benchBroker(b *testing.B, devices int) (*Broker, *store.Store) {
 	cfg := DefaultConfig("127.0.0.1:0", "node1")
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.Joins = book
-	br, err := New(cfg, book, storeSink{st})
+	br, err := New(cfg, book, storesink.New(st))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -101,7 +101,16 @@ type client struct {
 	r *bufio.Reader
 }
 
+// dial connects as user with client id user+"-client" and returns the
+// CONNACK's return code.
 func dial(t *testing.T, addr, user, pass string, clean bool) (*client, byte) {
+	t.Helper()
+	c, ack := connect(t, addr, user, pass, clean)
+	return c, ack[1]
+}
+
+// connect sends a CONNECT and returns the CONNACK's body (flags, code).
+func connect(t *testing.T, addr, user, pass string, clean bool) (*client, []byte) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -121,7 +130,7 @@ func dial(t *testing.T, addr, user, pass string, clean bool) (*client, byte) {
 	if err != nil || typ != packets.Connack || len(body) < 2 {
 		t.Fatalf("CONNACK: type %d body %v err %v", typ, body, err)
 	}
-	return cl, body[1]
+	return cl, body
 }
 
 func (c *client) write(b []byte) {
@@ -419,23 +428,9 @@ func TestSessionsSurviveRestart(t *testing.T) {
 // session-present flag.
 func dialPresent(t *testing.T, addr, user, pass string) (*client, bool) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	c, ack := connect(t, addr, user, pass, false)
+	if ack[1] != 0 {
+		t.Fatalf("CONNACK code %d", ack[1])
 	}
-	t.Cleanup(func() { c.Close() })
-	cl := &client{t, c, bufio.NewReader(c)}
-	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: 4,
-		Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), Clean: false, ClientIdentifier: user + "-client",
-			Keepalive: 60, Username: []byte(user), UsernameFlag: true, Password: []byte(pass), PasswordFlag: true}}
-	var buf bytes.Buffer
-	if err := pk.ConnectEncode(&buf); err != nil {
-		t.Fatal(err)
-	}
-	cl.write(buf.Bytes())
-	typ, body, err := cl.read(5 * time.Second)
-	if err != nil || typ != packets.Connack || len(body) < 2 || body[1] != 0 {
-		t.Fatalf("CONNACK: type %d body %v err %v", typ, body, err)
-	}
-	return cl, body[0]&1 == 1
+	return c, ack[0]&1 == 1
 }

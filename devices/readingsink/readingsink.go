@@ -16,7 +16,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"slices"
 
 	"carenode/devices"
@@ -68,8 +67,8 @@ func Message(b devices.Batch) readings.Message {
 }
 
 // hl7Parts walks a message as devices.BatchFromHL7 does and returns each
-// row's slot by its Ref, the slots of rows with status D, and the distinct
-// PID-3 identifiers, sorted.
+// row's slot by its Ref (devices.ObservationRef), the slots of rows with
+// status D, and the distinct PID-3 identifiers, sorted.
 func hl7Parts(device string, m *hl7.Message) (slots map[string]string, retracts, ids []string) {
 	slots = map[string]string{}
 	for i, ord := range m.Orders {
@@ -77,10 +76,7 @@ func hl7Parts(device string, m *hl7.Message) (slots map[string]string, retracts,
 			if o.StructureOnly() {
 				continue
 			}
-			ref := fmt.Sprintf("OBR %d OBX %s", i+1, o.SetID)
-			if o.SubID != "" {
-				ref += " (" + o.SubID + ")"
-			}
+			ref := devices.ObservationRef(i, o)
 			slot := slotOf(device, ord, o)
 			if old, dup := slots[ref]; dup && old != slot {
 				slot = "" // two rows share a ref: neither can be corrected safely

@@ -20,6 +20,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"carenode/devices/hl7"
+	"carenode/devices/internal/storesink"
 	"carenode/devices/mqtt"
 	"carenode/node/auth"
 	"carenode/node/nodeconf"
@@ -60,7 +61,7 @@ func runChild(dir, mllpAddr, mqttAddr string) int {
 		return 1
 	}
 	rc.Logger = quiet()
-	if _, err := Start(rc, storeSink{st}, book); err != nil {
+	if _, err := Start(rc, storesink.New(st), book); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

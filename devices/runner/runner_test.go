@@ -3,15 +3,12 @@ package runner
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,37 +17,17 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"carenode/crdt"
 	"carenode/devices"
 	"carenode/devices/hl7"
+	"carenode/devices/internal/storesink"
 	"carenode/devices/lineformat"
 	"carenode/devices/mqtt"
 	"carenode/devices/serialport"
+	"carenode/internal/ptypair"
 	"carenode/node/auth"
 	"carenode/node/nodeconf"
 	"carenode/node/store"
 )
-
-// storeSink stores each batch durably as one record of a real store, keyed
-// on device, control id and raw bytes, so a batch stored twice is one
-// record.
-type storeSink struct{ s *store.Store }
-
-func (k storeSink) Store(ctx context.Context, b devices.Batch) error {
-	sum := sha256.Sum256([]byte(b.DeviceID + "\x00" + b.ControlID + "\x00" + string(b.Raw)))
-	obs, err := json.Marshal(b.Observations)
-	if err != nil {
-		return err
-	}
-	str := func(s string) []byte { v, _ := json.Marshal(s); return v }
-	_, err = k.s.Write(ctx, store.WriteRequest{Collection: "readings", Record: hex.EncodeToString(sum[:16]), Edits: []store.Edit{
-		{Kind: crdt.MutSet, Field: "device", Value: str(b.DeviceID), SeenCurrent: true},
-		{Kind: crdt.MutSet, Field: "control", Value: str(b.ControlID), SeenCurrent: true},
-		{Kind: crdt.MutSet, Field: "raw", Value: str(string(b.Raw)), SeenCurrent: true},
-		{Kind: crdt.MutSet, Field: "observations", Value: obs, SeenCurrent: true},
-	}})
-	return err
-}
 
 // byDevice returns how many readings records each device has.
 func byDevice(t *testing.T, s *store.Store) map[string]int {
@@ -87,27 +64,6 @@ func openStoreAt(path string) (*store.Store, error) {
 	return store.Open(opts)
 }
 
-// ptyPair starts socat with a linked pair of pseudo-terminals, A and B.
-func ptyPair(t *testing.T) (a, b string) {
-	t.Helper()
-	if _, err := exec.LookPath("socat"); err != nil {
-		t.Skip("socat is not installed (apt-get install socat); .ci/run installs it, so CI runs this test")
-	}
-	dir := t.TempDir()
-	a, b = filepath.Join(dir, "ttyA"), filepath.Join(dir, "ttyB")
-	cmd := exec.Command("socat", "pty,raw,echo=0,link="+a, "pty,raw,echo=0,link="+b)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	eventually(t, "socat's pseudo-terminals", func() bool {
-		_, ea := os.Stat(a)
-		_, eb := os.Stat(b)
-		return ea == nil && eb == nil
-	})
-	return a, b
-}
-
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -136,7 +92,7 @@ func TestRunnerEndToEnd(t *testing.T) {
 	if err := book.Approve(context.Background(), "thermo-1", "thermo-1-secret", "admin"); err != nil {
 		t.Fatal(err)
 	}
-	ttyA, ttyB := ptyPair(t)
+	ttyA, ttyB := ptypair.Start(t)
 	dir := t.TempDir()
 	section := nodeconf.Default("A", nodeconf.RoleClinic).Devices
 	section.MLLPListen, section.MQTTListen = "127.0.0.1:0", "127.0.0.1:0"
@@ -146,7 +102,7 @@ func TestRunnerEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Logger = quiet()
-	r, err := Start(cfg, storeSink{st}, book)
+	r, err := Start(cfg, storesink.New(st), book)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,12 +227,12 @@ func TestStartFailsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Logger = quiet()
-	if r, err := Start(cfg, storeSink{st}, book); err == nil {
+	if r, err := Start(cfg, storesink.New(st), book); err == nil {
 		r.Close()
 		t.Fatal("Start succeeded on a busy address")
 	}
 	cfg.MLLP = nil
-	r, err := Start(cfg, storeSink{st}, book)
+	r, err := Start(cfg, storesink.New(st), book)
 	if err != nil {
 		t.Fatalf("the failed Start left something running: %v", err)
 	}
@@ -285,9 +241,9 @@ func TestStartFailsCleanly(t *testing.T) {
 		cfg  Config
 		sink devices.Sink
 		acc  Accounts
-	}{{cfg, nil, book}, {cfg, storeSink{st}, nil},
-		{Config{Serial: []serialport.Config{serialport.DefaultConfig("a", "/dev/x", "nonin"), serialport.DefaultConfig("a", "/dev/y", "and")}}, storeSink{st}, nil},
-		{Config{Serial: []serialport.Config{serialport.DefaultConfig("a", "/dev/x", "smoke-signals")}}, storeSink{st}, nil},
+	}{{cfg, nil, book}, {cfg, storesink.New(st), nil},
+		{Config{Serial: []serialport.Config{serialport.DefaultConfig("a", "/dev/x", "nonin"), serialport.DefaultConfig("a", "/dev/y", "and")}}, storesink.New(st), nil},
+		{Config{Serial: []serialport.Config{serialport.DefaultConfig("a", "/dev/x", "smoke-signals")}}, storesink.New(st), nil},
 	} {
 		if r, err := Start(tc.cfg, tc.sink, tc.acc); err == nil {
 			r.Close()
@@ -346,7 +302,7 @@ func TestParsersAgree(t *testing.T) {
 		t.Fatalf("nodeconf.SerialParsers() = %v, serial ports know %v", got, want)
 	}
 	for _, p := range got {
-		if _, err := serialport.New(serialport.DefaultConfig("d", "/dev/null", p), storeSink{}); err != nil {
+		if _, err := serialport.New(serialport.DefaultConfig("d", "/dev/null", p), storesink.Sink{}); err != nil {
 			t.Errorf("parser %s: %v", p, err)
 		}
 	}
