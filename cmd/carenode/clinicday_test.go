@@ -18,7 +18,6 @@ import (
 	"carenode/devices/hl7"
 	"carenode/devices/mllp"
 	"carenode/devices/readingsink"
-	"carenode/internal/ptypair"
 	"carenode/node"
 	"carenode/node/auth"
 	"carenode/node/nodeconf"
@@ -54,21 +53,7 @@ func TestClinicDay(t *testing.T) {
 	clock.Set(day(23, 8, 0)) // Monday
 
 	// The modem on one end of a pty pair, the node's sender on the other.
-	modemPath, appPath := ptypair.Start(t)
-	mp, err := gsm.OpenPort(modemPath, 115200)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim := gsmsim.New()
-	simDone := make(chan struct{})
-	go func() { defer close(simDone); sim.Serve(mp) }()
-	t.Cleanup(func() {
-		mp.Close()
-		<-simDone
-		for _, p := range sim.Problems() {
-			t.Errorf("the modem found: %s", p)
-		}
-	})
+	sim, appPath := startModem(t)
 	sender, err := gsm.OpenSender(outbox.ModemConfig{Port: appPath, Baud: 115200, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -250,14 +250,7 @@ func (d *simDevice) unplugNow() bool { return d.fault(pUnplugPerSec / d.sim.o.ra
 // tick waits for the next reading's time; false when ctx ended.
 func (d *simDevice) tick(ctx context.Context, next *time.Time) bool {
 	*next = next.Add(time.Duration(float64(time.Second) / d.sim.o.rate))
-	t := time.NewTimer(time.Until(*next))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return pause(ctx, time.Until(*next))
 }
 
 // pause sleeps d; false when ctx ended first.

@@ -3,23 +3,10 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 )
-
-// freeAddr returns a loopback address with a port free a moment ago, for a
-// listener the node opens itself (it does not report the port it got).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // TestDevsimAgainstServe: carenode devsim plays a blood-pressure monitor over
 // MLLP and a thermometer and glucometer over MQTT against a serving node

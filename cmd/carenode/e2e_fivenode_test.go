@@ -2,21 +2,14 @@ package main
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -63,84 +56,6 @@ func (n *fnode) kill(t *testing.T) {
 	t.Helper()
 	n.srv.cmd.Process.Signal(syscall.SIGKILL)
 	n.srv.wait(t)
-}
-
-// startServeEnv is startServeArgs with extra environment variables.
-// cleanup registers the kill at the end (the whole test's Cleanup).
-func startServeEnv(t *testing.T, cleanup func(func()), dir string, env []string, extra ...string) (*server, *lockedBuffer) {
-	t.Helper()
-	os.Remove(filepath.Join(dir, "serve.json"))
-	os.Remove(filepath.Join(dir, syncRuntimeFile))
-	s := &server{stderr: &bytes.Buffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(binPath, serveArgs(dir, extra...)...)
-	s.cmd.Env = append(os.Environ(), env...)
-	lb := &lockedBuffer{b: s.stderr}
-	s.cmd.Stderr = lb
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
-	cleanup(func() {
-		select {
-		case <-s.exited:
-		default:
-			s.cmd.Process.Kill()
-			<-s.exited
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.exited:
-			t.Fatalf("serve exited early: %v\n%s", s.err, lb)
-		default:
-		}
-		if b, err := os.ReadFile(filepath.Join(dir, "serve.json")); err == nil {
-			var rt struct{ Addr string }
-			if json.Unmarshal(b, &rt) == nil && rt.Addr != "" {
-				if resp, err := http.Get("http://" + rt.Addr + "/healthz"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusOK {
-						s.url = "http://" + rt.Addr
-						return s, lb
-					}
-				}
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("serve not healthy within 30s\n%s", lb)
-	return nil, nil
-}
-
-// lockedBuffer lets the test read a server's log while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// freePort returns a loopback address with a port free a moment ago, so a
-// restarted hub keeps the URL its nodes joined with.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // statusOf returns a node's version vector and change-log length.
@@ -275,35 +190,6 @@ func syncNow(t *testing.T, n *fnode) string {
 	}
 }
 
-// forgeValidity signs with the hub's CA key a clinic certificate for pub
-// naming node id, valid from notBefore to notAfter.
-func forgeValidity(t *testing.T, hub string, pub ed25519.PublicKey, id identity.ID, notBefore, notAfter time.Time) []byte {
-	t.Helper()
-	p := trust.PathsOf(hub)
-	kb, _ := os.ReadFile(p.CAKey())
-	blk, _ := pem.Decode(kb)
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, _ := os.ReadFile(p.CACert())
-	ca, err := trust.DecodeCert(cb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(777), Subject: pkix.Name{CommonName: "desk1"},
-		NotBefore: notBefore, NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
-		URIs:        []*url.URL{{Scheme: "carenode", Opaque: "node/" + string(id)}, {Scheme: "carenode", Opaque: "role/clinic"}},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, pub, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
-}
-
 // TestFiveNodes: a hub, two clinic desks, a kiosk and a nurse laptop, each
 // a `carenode serve` process on 127.0.0.1 with its own certificate. Desk1's
 // clock runs 3 hours ahead and the nurse laptop's 5 hours behind; desk2
@@ -321,7 +207,7 @@ func forgeValidity(t *testing.T, hub string, pub ed25519.PublicKey, id identity.
 func TestFiveNodes(t *testing.T) {
 	start := time.Now()
 	root := t.TempDir()
-	hubAddr := freePort(t)
+	hubAddr := freeAddr(t)
 	hub := &fnode{top: t, name: "hub", dir: filepath.Join(root, "hub"), args: []string{"--sync-listen", hubAddr, "--sync-interval", "0"}}
 	mustRun(t, "init", "--dir", hub.dir, "--name", "县医院", "--role", "hub")
 	// The network's data key: the first account, on the hub; staff
@@ -650,7 +536,7 @@ func TestFiveNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		der := forgeValidity(t, hub.dir, key.Public, key.ID, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+		der := forgeCert(t, hub.dir, "desk1", key.Public, key.ID, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
 		if err := presentCert(hubURL, tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key.PrivateKey()}); err == nil {
 			t.Error("the hub accepted an expired certificate")
 		}

@@ -36,17 +36,17 @@ func editConfig(t *testing.T, dir string, edit func(f *nodeconf.File)) {
 	}
 }
 
-// TestServeSendsSMSThroughModem: a node started by `carenode serve` with
-// [outbox] sender = "gsm" sends an education article queued through the
-// API to the phone of the patient, through a GSM modem simulated on the
-// far end of a socat pseudo-terminal pair, and the outbox shows it sent.
-func TestServeSendsSMSThroughModem(t *testing.T) {
+// startModem serves a simulated GSM modem on one end of a pseudo-terminal
+// pair and returns it with the path of the other end, for the node's
+// sender. At cleanup it reports what the modem found wrong.
+func startModem(t *testing.T) (sim *gsmsim.Modem, appPath string) {
+	t.Helper()
 	modemPath, appPath := ptypair.Start(t)
 	mp, err := gsm.OpenPort(modemPath, 115200)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := gsmsim.New()
+	sim = gsmsim.New()
 	simDone := make(chan struct{})
 	go func() { defer close(simDone); sim.Serve(mp) }()
 	t.Cleanup(func() {
@@ -56,6 +56,15 @@ func TestServeSendsSMSThroughModem(t *testing.T) {
 			t.Errorf("the modem found: %s", p)
 		}
 	})
+	return sim, appPath
+}
+
+// TestServeSendsSMSThroughModem: a node started by `carenode serve` with
+// [outbox] sender = "gsm" sends an education article queued through the
+// API to the phone of the patient, through a GSM modem simulated on the
+// far end of a socat pseudo-terminal pair, and the outbox shows it sent.
+func TestServeSendsSMSThroughModem(t *testing.T) {
+	sim, appPath := startModem(t)
 
 	dir := initNodeAdmin(t, "sms-clinic")
 	editConfig(t, dir, func(f *nodeconf.File) {

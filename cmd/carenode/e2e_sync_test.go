@@ -52,7 +52,6 @@ func joinNode(t *testing.T, hubURL, token, name string) string {
 
 func startSyncServe(t *testing.T, dir string, extra ...string) *server {
 	t.Helper()
-	os.Remove(filepath.Join(dir, syncRuntimeFile))
 	return startServeArgs(t, dir, append([]string{"--sync-listen", "127.0.0.1:0"}, extra...)...)
 }
 
@@ -245,7 +244,7 @@ func TestEnrolAndSyncThroughHub(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		forged := forgeCert(t, hub, key.Public, victim.Self.ID)
+		forged := forgeCert(t, hub, "forged", key.Public, victim.Self.ID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 		if err := presentCert(hubURL, tls.Certificate{Certificate: [][]byte{forged}, PrivateKey: key.PrivateKey()}); err == nil {
 			t.Error("hub accepted a certificate whose node ID is not its key's")
 		}
@@ -269,10 +268,11 @@ func mustLoadID(t *testing.T, dir string) *identity.Identity {
 	return id
 }
 
-// forgeCert signs, with the hub's CA key, a clinic certificate for pub
-// that names node id: what a node holding a stolen CA signature but not the
-// victim's key could present.
-func forgeCert(t *testing.T, hub string, pub ed25519.PublicKey, id identity.ID) []byte {
+// forgeCert signs, with the hub's CA key, a clinic certificate named cn
+// for pub that names node id, valid from notBefore to notAfter: what a node
+// holding a stolen CA signature but not the victim's key could present, or
+// a certificate outside its validity.
+func forgeCert(t *testing.T, hub, cn string, pub ed25519.PublicKey, id identity.ID, notBefore, notAfter time.Time) []byte {
 	t.Helper()
 	p := trust.PathsOf(hub)
 	kb, _ := os.ReadFile(p.CAKey())
@@ -288,9 +288,9 @@ func forgeCert(t *testing.T, hub string, pub ed25519.PublicKey, id identity.ID) 
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(4242),
-		Subject:      pkix.Name{CommonName: "forged"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
 		URIs:         []*url.URL{{Scheme: "carenode", Opaque: "node/" + string(id)}, {Scheme: "carenode", Opaque: "role/clinic"}},

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -147,15 +148,28 @@ func startServe(t *testing.T, dir string) *server {
 // startServeArgs starts serve with extra arguments (--key-file FILE).
 func startServeArgs(t *testing.T, dir string, extra ...string) *server {
 	t.Helper()
+	s, _ := startServeEnv(t, t.Cleanup, dir, nil, extra...)
+	return s
+}
+
+// startServeEnv starts serve with extra environment variables and
+// arguments, returning also its log, readable while it runs. Files a killed
+// server left behind are removed first.
+// cleanup registers the kill at the end (the whole test's Cleanup).
+func startServeEnv(t *testing.T, cleanup func(func()), dir string, env []string, extra ...string) (*server, *lockedBuffer) {
+	t.Helper()
 	os.Remove(filepath.Join(dir, "serve.json")) // left behind by a killed server
+	os.Remove(filepath.Join(dir, syncRuntimeFile))
 	s := &server{stderr: &bytes.Buffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(binPath, serveArgs(dir, extra...)...)
-	s.cmd.Stderr = s.stderr
+	s.cmd.Env = append(os.Environ(), env...)
+	lb := &lockedBuffer{b: s.stderr}
+	s.cmd.Stderr = lb
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() {
+	cleanup(func() {
 		select {
 		case <-s.exited:
 		default:
@@ -167,7 +181,7 @@ func startServeArgs(t *testing.T, dir string, extra ...string) *server {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
-			t.Fatalf("serve exited early: %v\n%s", s.err, s.stderr)
+			t.Fatalf("serve exited early: %v\n%s", s.err, lb)
 		default:
 		}
 		if b, err := os.ReadFile(filepath.Join(dir, "serve.json")); err == nil {
@@ -177,15 +191,46 @@ func startServeArgs(t *testing.T, dir string, extra ...string) *server {
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusOK {
 						s.url = "http://" + rt.Addr
-						return s
+						return s, lb
 					}
 				}
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("serve not healthy within 30s\n%s", s.stderr)
-	return nil
+	t.Fatalf("serve not healthy within 30s\n%s", lb)
+	return nil, nil
+}
+
+// lockedBuffer lets the test read a server's log while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// freeAddr returns a loopback address with a port free a moment ago, for a
+// listener the node opens itself (it does not report the port it got), or
+// so that a restarted hub keeps the URL its nodes joined with.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // serveArgs are the arguments of a test's serve: any free API port, JSON

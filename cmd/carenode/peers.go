@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,7 +14,6 @@ import (
 	"carenode/crdt"
 	"carenode/node"
 	"carenode/node/nodeconf"
-	"carenode/node/store"
 	"carenode/sync/peers"
 )
 
@@ -71,9 +71,7 @@ works whether the node is serving or not.
 			// The store's vector when nothing serves; while the node
 			// serves, the vector it last recorded.
 			if _, err := node.ReadRuntime(cmd.Context(), dir); err != nil {
-				opts := store.DefaultOptions(node.DBPath(dir), crdt.NodeID(id.ID))
-				opts.ReadOnly = true
-				if st, err := store.Open(opts); err == nil {
+				if st, err := openReadOnly(dir, id.ID, slog.Default()); err == nil {
 					self = st.Vector()
 					st.Close()
 				}

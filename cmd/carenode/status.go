@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"text/tabwriter"
@@ -14,6 +15,7 @@ import (
 
 	"carenode/crdt"
 	"carenode/node"
+	"carenode/node/identity"
 	"carenode/node/store"
 )
 
@@ -77,18 +79,26 @@ func readStatus(ctx context.Context, dir string) (statusReport, error) {
 		rep.Serving = rt.Addr
 		return rep, nil
 	}
-	opts := store.DefaultOptions(node.DBPath(dir), crdt.NodeID(id.ID))
-	opts.ReadOnly = true
-	s, err := store.Open(opts)
+	s, err := openReadOnly(dir, id.ID, slog.Default())
 	if err != nil {
-		if errors.Is(err, store.ErrLocked) {
-			return rep, fmt.Errorf("%w; no serve.json to reach it through (is another carenode command running?)", err)
-		}
 		return rep, err
 	}
 	defer s.Close()
 	rep.Store, err = s.Stats()
 	return rep, err
+}
+
+// openReadOnly opens the store of node id in dir read-only, for a command
+// that reads it while the node does not serve.
+func openReadOnly(dir string, id identity.ID, log *slog.Logger) (*store.Store, error) {
+	opts := store.DefaultOptions(node.DBPath(dir), crdt.NodeID(id))
+	opts.ReadOnly = true
+	opts.Logger = log
+	s, err := store.Open(opts)
+	if errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("%w; no serve.json to reach it through (is another carenode command running?)", err)
+	}
+	return s, err
 }
 
 func getJSON(ctx context.Context, url, token string, v any) error {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,11 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"carenode/crdt"
 	"carenode/node"
 	"carenode/node/followup"
 	"carenode/node/plans"
-	"carenode/node/store"
 )
 
 func worklistCmd(e *env) *cobra.Command {
@@ -106,19 +103,14 @@ func readWorkList(ctx context.Context, e *env, dir, user string, on followup.Dat
 	if err != nil {
 		return plans.WorkList{}, err
 	}
-	opts := store.DefaultOptions(node.DBPath(dir), crdt.NodeID(id.ID))
-	opts.ReadOnly = true
-	opts.Logger = slog.New(slog.DiscardHandler)
-	s, err := store.Open(opts)
+	quiet := slog.New(slog.DiscardHandler)
+	s, err := openReadOnly(dir, id.ID, quiet)
 	if err != nil {
-		if errors.Is(err, store.ErrLocked) {
-			return plans.WorkList{}, fmt.Errorf("%w; no serve.json to reach it through (is another carenode command running?)", err)
-		}
 		return plans.WorkList{}, err
 	}
 	defer s.Close()
 	cfg := plans.DefaultConfig(s)
-	cfg.Logger = opts.Logger
+	cfg.Logger = quiet
 	svc, err := plans.Open(cfg)
 	if err != nil {
 		return plans.WorkList{}, err

@@ -159,12 +159,9 @@ func TestWorklistServing(t *testing.T) {
 	if r := run(t, "worklist", "--dir", dir, "--user", "dr-wang", "--password-file", passwordFile(t, "wrong-password"), "--date", day); r.code == 0 {
 		t.Errorf("wrong password accepted:\n%s", r.stdout)
 	}
-	// With the node's control token (no password): needs the control
-	// token to be allowed followup.read (node/api/access.go).
+	// With the node's control token (no password), which may read work
+	// lists (node/api/access.go).
 	r = run(t, "worklist", "--dir", dir, "--user", "dr-wang", "--date", day)
-	if r.code != 0 && strings.Contains(r.stderr, "forbidden") {
-		t.Skip("the control token may not read work lists yet: controlAllowed lacks auth.PermFollowupRead")
-	}
 	if r.code != 0 || !strings.Contains(r.stdout, "Today / 今日: 1") {
 		t.Errorf("with the control token: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -187,9 +184,6 @@ func TestFollowupEndToEnd(t *testing.T) {
 	p := doc.register(t, patientIn{Name: "王建国", Sex: "male", BirthDate: "1958-06-01", Phones: []string{"13700001234"}})
 	doc.must(t, http.MethodPost, "/api/v1/patients/"+p.ID+"/diagnoses", map[string]string{"code": "I10"}, http.StatusCreated, nil)
 	code, body := doc.do(t, http.MethodGet, "/api/v1/tasks?patient="+p.ID, nil)
-	if code == http.StatusNotFound {
-		t.Skip("the follow-up service is not wired into node.Open yet")
-	}
 	var tasks struct{ Tasks []plans.Task }
 	if err := json.Unmarshal(body, &tasks); err != nil || code != http.StatusOK || len(tasks.Tasks) != 13 {
 		t.Fatalf("tasks after I10: %d %s", code, body)
@@ -216,9 +210,6 @@ func TestFollowupEndToEnd(t *testing.T) {
 
 	second := tasks.Tasks[1]
 	r := run(t, "worklist", "--dir", dir, "--user", "dr-wang", "--date", second.Due.String())
-	if r.code != 0 && strings.Contains(r.stderr, "forbidden") {
-		t.Skip("the control token may not read work lists yet: controlAllowed lacks auth.PermFollowupRead")
-	}
 	if r.code != 0 || !strings.Contains(r.stdout, "Today / 今日: 1") || !strings.Contains(r.stdout, second.ID) || strings.Contains(r.stdout, first.ID+" ") {
 		t.Errorf("worklist while serving: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
