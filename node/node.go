@@ -117,6 +117,18 @@ func Open(cfg Config) (*Node, error) {
 		Help: "Remote changes stored in the log and read by every read, not yet folded into their records."},
 		func() float64 { return float64(s.Waiting()) }))
 	n := &Node{cfg: cfg, id: cfg.Identity, Store: s, Metrics: m, log: cfg.Logger.With("node", string(cfg.Identity.ID))}
+	// A step that fails below leaves no goroutine or open file behind:
+	// the services opened so far stop, then the store closes.
+	opened := false
+	defer func() {
+		if !opened {
+			n.closeCare()
+			if n.Readings != nil {
+				n.Readings.Close()
+			}
+			s.Close()
+		}
+	}()
 	n.Charts = chart.New(chart.Config{Records: s, Node: string(cfg.Identity.ID), Now: cfg.Now, Logger: cfg.Logger,
 		NurseLaptop: cfg.File.Node.Role == nodeconf.RoleNurse, Location: cfg.Location,
 		MissedAppointments: func(patient string) ([]string, error) {
@@ -126,11 +138,9 @@ func Open(cfg Config) (*Node, error) {
 			return n.Bookings.MissedAppointments(patient)
 		}})
 	if err := n.openReadings(); err != nil {
-		s.Close()
 		return nil, err
 	}
 	if err := n.openCare(cfg); err != nil {
-		s.Close()
 		return nil, err
 	}
 	scfg := staff.Config{Records: s, Logger: cfg.Logger, OnUnlock: func(sl *vault.Sealer) error {
@@ -144,7 +154,6 @@ func Open(cfg Config) (*Node, error) {
 		scfg.Hash, scfg.Vault.Argon2 = auth.TestParams(), vault.TestArgon2Params()
 	}
 	if n.Staff, err = staff.Open(scfg); err != nil {
-		s.Close()
 		return nil, fmt.Errorf("open staff accounts: %w", err)
 	}
 	if cfg.KeyFile != "" {
@@ -154,8 +163,7 @@ func Open(cfg Config) (*Node, error) {
 			kf.Wipe()
 		}
 		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("unlock with key file %s: %w", cfg.KeyFile, err)
+				return nil, fmt.Errorf("unlock with key file %s: %w", cfg.KeyFile, err)
 		}
 	}
 	n.follow = newFollower(s, n.Charts.Refresh, func(err error) {
@@ -181,6 +189,7 @@ func Open(cfg Config) (*Node, error) {
 		Instrument: m.Instrument,
 		Metrics:    m.Handler(),
 	})
+	opened = true
 	return n, nil
 }
 
