@@ -163,7 +163,7 @@ func Open(cfg Config) (*Node, error) {
 			kf.Wipe()
 		}
 		if err != nil {
-				return nil, fmt.Errorf("unlock with key file %s: %w", cfg.KeyFile, err)
+			return nil, fmt.Errorf("unlock with key file %s: %w", cfg.KeyFile, err)
 		}
 	}
 	n.follow = newFollower(s, n.Charts.Refresh, func(err error) {
