@@ -16,6 +16,7 @@ import (
 
 	"carenode/crdt"
 	"carenode/node/api"
+	"carenode/node/atomicfile"
 	"carenode/node/auth"
 	"carenode/node/chart"
 	"carenode/node/identity"
@@ -264,11 +265,7 @@ func writeRuntime(dir string, rt Runtime) error {
 	if err != nil {
 		return err
 	}
-	tmp := RuntimePath(dir) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, RuntimePath(dir)); err != nil {
+	if err := atomicfile.Replace(RuntimePath(dir), b, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", RuntimePath(dir), err)
 	}
 	return nil

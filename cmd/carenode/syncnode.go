@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"carenode/crdt"
+	"carenode/node/atomicfile"
 	"carenode/node/identity"
 	"carenode/node/nodeconf"
 	"carenode/node/store"
@@ -49,11 +50,10 @@ func writeSyncRuntime(dir, addr string) error { return writeSyncRuntimeDiscovery
 
 func writeSyncRuntimeDiscovery(dir, addr, discovery string) error {
 	b, _ := json.Marshal(syncRuntime{Addr: addr, Discovery: discovery})
-	tmp := syncRuntimePath(dir) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
+	if err := atomicfile.Replace(syncRuntimePath(dir), b, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", syncRuntimePath(dir), err)
 	}
-	return os.Rename(tmp, syncRuntimePath(dir))
+	return nil
 }
 
 func readSyncRuntime(dir string) (syncRuntime, error) {

@@ -1,7 +1,7 @@
 // Package atomicfile handles the node's small private files (node keys,
-// config files, kiosk key files): writing them whole or not at all, never
-// over a file already there, and reading secrets only when no other user
-// can reach them.
+// config files, kiosk key files, peer books, grants): writing them whole or
+// not at all, new (never over a file already there) or replacing, and
+// reading secrets only when no other user can reach them.
 package atomicfile
 
 import (
@@ -89,4 +89,43 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// Replace writes data to path whole or not at all, replacing the file there
+// if any: after a crash or power cut path holds either the old contents or
+// the new, never a mix or an empty file.
+//
+// The data goes to a temporary file in the same directory with mode perm,
+// which is synced and renamed over path; the directory is synced last so
+// the rename survives a power cut. The temporary file is removed on any
+// failure.
+func Replace(path string, data []byte, perm fs.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if err != nil {
+			os.Remove(tmpName)
+		}
+	}()
+	err = tmp.Chmod(perm)
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmpName, path); err != nil {
+		return err
+	}
+	return SyncDir(dir)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"carenode/crdt"
+	"carenode/node/atomicfile"
 	"carenode/node/identity"
 	"carenode/node/nodeconf"
 	"carenode/sync/transport"
@@ -137,19 +138,7 @@ func (b *Book) save() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(b.path), ".peers-*")
-	if err != nil {
-		return fmt.Errorf("write peers: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), b.path)
-	}
-	if err != nil {
+	if err := atomicfile.Replace(b.path, data, 0o600); err != nil {
 		return fmt.Errorf("write peers %s: %w", b.path, err)
 	}
 	return nil

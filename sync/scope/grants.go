@@ -1,13 +1,13 @@
 package scope
 
 import (
+	"carenode/node/atomicfile"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 )
@@ -107,21 +107,7 @@ func (g *FileGrants) SetGranted(key string, ids map[string]bool) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(g.Path), ".grants-*")
-	if err != nil {
-		return fmt.Errorf("write grants: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err = tmp.Write(b); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), g.Path)
-	}
-	if err != nil {
+	if err := atomicfile.Replace(g.Path, b, 0o600); err != nil {
 		return fmt.Errorf("write grants %s: %w", g.Path, err)
 	}
 	return nil

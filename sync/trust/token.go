@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"carenode/node/atomicfile"
 	"carenode/node/identity"
 	"carenode/node/nodeconf"
 )
@@ -112,11 +113,7 @@ func (ts *Tokens) save(es []tokenEntry) error {
 	if err != nil {
 		return err
 	}
-	tmp := ts.path + ".tmp"
-	if err := os.WriteFile(tmp, b, privMode); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, ts.path); err != nil {
+	if err := atomicfile.Replace(ts.path, b, privMode); err != nil {
 		return fmt.Errorf("write %s: %w", ts.path, err)
 	}
 	return nil
