@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"carenode/crdt"
 	"carenode/node/identity"
 	"carenode/sync/session"
 	"carenode/sync/trust"
@@ -36,28 +36,31 @@ func NewClient(cfg Config) (*Client, error) {
 // tlsConfig checks the server's chain against the pinned CA with
 // trust.Verifier rather than by host name: peers are named by node ID, and
 // a clinic's address is whatever the LAN gave it. want, when set, is the
-// only node accepted. The accepted peer is sent on got.
-func (c *Client) tlsConfig(want identity.ID, got chan<- trust.Peer) *tls.Config {
+// only node accepted.
+func (c *Client) tlsConfig(want identity.ID) *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS13,
 		Certificates:       []tls.Certificate{c.cfg.Material.TLSCertificate()},
 		InsecureSkipVerify: true, // verified in VerifyConnection, against the pinned CA
 		Time:               c.cfg.Now,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			p, err := c.verifier.Verify(cs.PeerCertificates)
-			if err != nil {
-				return err
-			}
-			if want != "" && p.ID != want {
-				return fmt.Errorf("%w: expected node %s, got %s", session.ErrWrongPeer, want, p.ID)
-			}
-			select {
-			case got <- p:
-			default:
-			}
-			return nil
+			_, err := c.verify(cs.PeerCertificates, want)
+			return err
 		},
 	}
+}
+
+// verify checks a peer's certificate chain, and that it is want's when want
+// is set.
+func (c *Client) verify(chain []*x509.Certificate, want identity.ID) (trust.Peer, error) {
+	p, err := c.verifier.Verify(chain)
+	if err != nil {
+		return trust.Peer{}, err
+	}
+	if want != "" && p.ID != want {
+		return trust.Peer{}, fmt.Errorf("%w: expected node %s, got %s", session.ErrWrongPeer, want, p.ID)
+	}
+	return p, nil
 }
 
 // Sync runs one session with the node at peerURL (https://host:port) as
@@ -77,81 +80,12 @@ func (c *Client) SyncWith(ctx context.Context, peerURL string, want identity.ID,
 	return res, peer, err
 }
 
+// sync is a Link used once: the same session, on a connection that is
+// closed when it returns.
 func (c *Client) sync(ctx context.Context, peerURL string, want identity.ID, progress func(session.Progress)) (session.Result, trust.Peer, error) {
-	var res session.Result
-	got := make(chan trust.Peer, 1)
-	// The connection is closed when Sync returns: an HTTP/2 stream ends
-	// asynchronously, so CloseIdleConnections alone could miss it and leave
-	// the connection open until the peer's idle timeout.
-	var conns connSet
-	tr := &http.Transport{
-		TLSClientConfig:     c.tlsConfig(want, got),
-		ForceAttemptHTTP2:   true,
-		TLSHandshakeTimeout: 30 * time.Second,
-		DialContext:         conns.dial,
-	}
-	defer conns.closeAll()
-	defer tr.CloseIdleConnections()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pr, pw := io.Pipe()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(peerURL, "/")+SessionPath, pr)
-	if err != nil {
-		return res, trust.Peer{}, err
-	}
-	req.Header.Set("Content-Type", contentType)
-	done := make(chan roundTrip, 1)
-	go func() {
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			pr.CloseWithError(err)
-		}
-		done <- roundTrip{resp, err}
-	}()
-
-	// The peer's node ID is known once the handshake is done; the session
-	// needs it before its first write.
-	var peer trust.Peer
-	select {
-	case peer = <-got:
-	case rt := <-done:
-		// The answer can win the race with the handshake's report, which
-		// came first: then the peer is known already.
-		select {
-		case peer = <-got:
-		default:
-		}
-		if rt.err == nil && peer.ID != "" {
-			done = requeue(rt)
-			break
-		}
-		if rt.err != nil {
-			return res, trust.Peer{}, fmt.Errorf("sync with %s: %w", peerURL, rt.err)
-		}
-		rt.resp.Body.Close()
-		return res, trust.Peer{}, fmt.Errorf("sync with %s: %s", peerURL, rt.resp.Status)
-	case <-ctx.Done():
-		return res, trust.Peer{}, ctx.Err()
-	}
-	body := &responseBody{done: done, cancel: cancel, pr: pr}
-	opts := c.cfg.options(peer)
-	opts.Progress = progress
-	res, err = c.cfg.Engine.InitiateWith(ctx, body, pw, crdt.NodeID(peer.ID), opts)
-	if err != nil {
-		err = body.refusedOr(err)
-	}
-	pw.Close()
-	if err == nil {
-		// Let the responder finish its handler before the request is
-		// cancelled, so a completed session is not reset under it.
-		io.Copy(io.Discard, io.LimitReader(body, 1<<20))
-	}
-	body.Close()
-	if err != nil {
-		return res, peer, fmt.Errorf("sync with %s (%s): %w", peerURL, peer.ID, err)
-	}
-	return res, peer, nil
+	l := c.Link(peerURL, want)
+	defer l.Close()
+	return l.sync(ctx, progress)
 }
 
 type roundTrip struct {

@@ -57,7 +57,7 @@ func (l *Link) newTransport() (*http.Transport, *connSet) {
 	// to is verified again from the connection its request got.
 	conns := &connSet{}
 	return &http.Transport{
-		TLSClientConfig:     l.c.tlsConfig(l.want, make(chan trust.Peer, 1)),
+		TLSClientConfig:     l.c.tlsConfig(l.want),
 		ForceAttemptHTTP2:   true,
 		TLSHandshakeTimeout: 30 * time.Second,
 		IdleConnTimeout:     10 * time.Minute, // the peer's own idle timeout usually comes first
@@ -91,14 +91,7 @@ func (l *Link) peerOf(info httptrace.GotConnInfo) (trust.Peer, error) {
 	if !ok {
 		return trust.Peer{}, fmt.Errorf("sync link: connection is %T, not TLS", info.Conn)
 	}
-	p, err := l.c.verifier.Verify(tc.ConnectionState().PeerCertificates)
-	if err != nil {
-		return trust.Peer{}, err
-	}
-	if l.want != "" && p.ID != l.want {
-		return trust.Peer{}, fmt.Errorf("%w: expected node %s, got %s", session.ErrWrongPeer, l.want, p.ID)
-	}
-	return p, nil
+	return l.c.verify(tc.ConnectionState().PeerCertificates, l.want)
 }
 
 type gotPeer struct {
@@ -109,7 +102,7 @@ type gotPeer struct {
 // Sync runs one session with the link's peer as initiator, over the kept
 // connection when there is one, and reports its end as Client.SyncWith does.
 func (l *Link) Sync(ctx context.Context) (session.Result, trust.Peer, error) {
-	res, peer, err := l.sync(ctx)
+	res, peer, err := l.sync(ctx, nil)
 	if peer.ID == "" {
 		peer.ID = l.want
 	}
@@ -117,7 +110,9 @@ func (l *Link) Sync(ctx context.Context) (session.Result, trust.Peer, error) {
 	return res, peer, err
 }
 
-func (l *Link) sync(ctx context.Context) (session.Result, trust.Peer, error) {
+// sync runs the session; progress, when not nil, is told how it advances
+// (session.Options.Progress).
+func (l *Link) sync(ctx context.Context, progress func(session.Progress)) (session.Result, trust.Peer, error) {
 	var res session.Result
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -176,7 +171,9 @@ func (l *Link) sync(ctx context.Context) (session.Result, trust.Peer, error) {
 		return res, trust.Peer{}, ctx.Err()
 	}
 	body := &responseBody{done: done, cancel: cancel, pr: pr}
-	res, err = l.c.cfg.Engine.InitiateWith(ctx, body, pw, crdt.NodeID(peer.ID), l.c.cfg.options(peer))
+	opts := l.c.cfg.options(peer)
+	opts.Progress = progress
+	res, err = l.c.cfg.Engine.InitiateWith(ctx, body, pw, crdt.NodeID(peer.ID), opts)
 	if err != nil {
 		err = body.refusedOr(err)
 	}
