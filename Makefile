@@ -7,16 +7,20 @@ BIN      := bin/carenode
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: run test build cross bench bench-sync lint tools clean
+.PHONY: run test testdeps build cross bench bench-sync lint clean
 
 ## run: start a demo node with sample patients on 127.0.0.1:7420
 run:
 	$(GO) run ./cmd/carenode demo
 
 ## test: lint, all tests, then the race detector on concurrent packages
-test: lint
+test: testdeps lint
 	$(GO) test -count=1 $(PKGS)
 	$(GO) test -count=1 -race $(RACE)
+
+## testdeps: install socat and mosquitto for the device tests when missing (apt-get, as root)
+testdeps:
+	@./scripts/testdeps.sh
 
 ## build: the node binary, pure Go (CGO_ENABLED=0)
 build:
