@@ -93,7 +93,7 @@ func TestDevicesThroughTheNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := c.Write(frame); err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func TestFollowerReindexesRemotePatients(t *testing.T) {
 	if _, err := b.ApplyRemote(page.Changes); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		mu.Lock()
 		ids := slices.Sorted(slices.Values(got))

@@ -408,7 +408,7 @@ func TestRunSendsWhenAMessageIsQueued(t *testing.T) {
 	}()
 	b.queue(t, reminder("k", "p1"))
 	// Run ticks every hour; only the store's notice can make it send now.
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(30 * time.Second)
 	for len(b.sender.Sent()) == 0 {
 		select {
 		case <-deadline:

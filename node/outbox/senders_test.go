@@ -60,12 +60,21 @@ func newGateway(t *testing.T, g *gatewayServer, edit func(*outbox.GatewayConfig)
 	t.Helper()
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
+	return gatewayTo(t, srv.URL, edit)
+}
+
+// gatewayTo is a Gateway posting to the server at url. Its timeout is the
+// default (30 s): a request the server answers must never time out, however
+// slow a loaded machine under -race makes it; a test of the timeout sets a
+// short one through edit.
+func gatewayTo(t *testing.T, url string, edit func(*outbox.GatewayConfig)) *outbox.Gateway {
+	t.Helper()
 	cred := filepath.Join(t.TempDir(), "gateway.cred")
 	if err := os.WriteFile(cred, []byte("clinic7:s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := outbox.DefaultConfig("x").Sender.Gateway
-	cfg.URL, cfg.Auth, cfg.CredentialsFile, cfg.Timeout = srv.URL+"/send", "basic", cred, 500*time.Millisecond
+	cfg.URL, cfg.Auth, cfg.CredentialsFile = url+"/send", "basic", cred
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -102,7 +111,14 @@ func TestGatewaySendsTheTemplatedBody(t *testing.T) {
 
 func TestGatewayErrorsAreRetried(t *testing.T) {
 	g := &gatewayServer{statuses: []int{http.StatusServiceUnavailable, http.StatusTooManyRequests}, hang: 0}
-	gw := newGateway(t, g, nil)
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	// Answered requests go through a gateway with the default timeout, so
+	// a slow machine cannot turn a 503 into a timeout; only the request
+	// the server never answers goes through one that gives up soon.
+	patient := gatewayTo(t, srv.URL, nil)
+	impatient := gatewayTo(t, srv.URL, func(c *outbox.GatewayConfig) { c.Timeout = 2 * time.Second })
+	gw := &switchSender{to: patient}
 	b := newBox(t, "nodeA", func(_ *outbox.Config, d *outbox.Deps) { d.Sender = gw })
 	b.queue(t, reminder("k", "p1"))
 	b.tick(t, at(0, 9, 0))
@@ -117,10 +133,12 @@ func TestGatewayErrorsAreRetried(t *testing.T) {
 	g.mu.Lock()
 	g.hang = 1
 	g.mu.Unlock()
+	gw.set(impatient)
 	b.tick(t, at(0, 9, 3))
 	if v := b.get(t, "k"); v.Attempts != 3 || !strings.Contains(v.LastError, "in time") {
 		t.Fatalf("after a timeout: %+v", v)
 	}
+	gw.set(patient)
 	b.tick(t, at(0, 9, 7))
 	v := b.get(t, "k")
 	if v.Status != outbox.StatusSent || v.Via != outbox.SenderGateway || len(g.bodies) != 4 {
@@ -131,6 +149,31 @@ func TestGatewayErrorsAreRetried(t *testing.T) {
 			t.Fatalf("idempotency keys %v: every attempt must carry the message id", g.idem)
 		}
 	}
+}
+
+// switchSender sends through whichever Gateway it was last set to.
+type switchSender struct {
+	mu sync.Mutex
+	to *outbox.Gateway
+}
+
+func (s *switchSender) set(to *outbox.Gateway) {
+	s.mu.Lock()
+	s.to = to
+	s.mu.Unlock()
+}
+
+func (s *switchSender) Send(ctx context.Context, m outbox.SMS) (string, error) {
+	s.mu.Lock()
+	to := s.to
+	s.mu.Unlock()
+	return to.Send(ctx, m)
+}
+
+func (s *switchSender) Kind() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.to.Kind()
 }
 
 func TestGatewayConfigErrors(t *testing.T) {

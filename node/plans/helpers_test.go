@@ -142,11 +142,11 @@ func exchange(t tb, a, b *node) {
 	send(b, a)
 }
 
-// eventually waits (up to 10 s) for cond, which the service's follower
+// eventually waits (up to 30 s) for cond, which the service's follower
 // makes true after a sync: it applies peers' changes on its own goroutine.
 func eventually(t tb, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -124,7 +124,7 @@ func TestMergeProperty(t *testing.T) {
 		// exchange: wait until both nodes agree with each other and with
 		// an index built afresh from their stores.
 		var a, b, fa, fb snapshot
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			exchange(rt, ns[0], ns[1])
 			a, b = snap(ns[0].svc), snap(ns[1].svc)

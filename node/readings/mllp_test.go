@@ -62,7 +62,7 @@ func (d *mllpDevice) send(t *testing.T, msg string) hl7.AckResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.conn.SetDeadline(time.Now().Add(10 * time.Second))
+	d.conn.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := d.conn.Write(frame); err != nil {
 		t.Fatal(err)
 	}
