@@ -37,13 +37,18 @@ func startSim(t *testing.T, path string, script ...string) *gsmsim.Modem {
 	return sim
 }
 
-func newTestModem(t *testing.T, path string) *gsm.Modem {
+// patient waits long for answers: every byte goes through socat, and a
+// loaded machine under -race can hold an answer up for a good part of a
+// second. Only a test that expects a timeout sets short ones.
+var patient = gsm.Config{Timeout: 10 * time.Second, SendTimeout: 10 * time.Second}
+
+func newTestModem(t *testing.T, path string, cfg gsm.Config) *gsm.Modem {
 	t.Helper()
 	rw, err := gsm.OpenPort(path, 115200)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := gsm.New(rw, gsm.Config{Timeout: 500 * time.Millisecond, SendTimeout: 700 * time.Millisecond})
+	m := gsm.New(rw, cfg)
 	t.Cleanup(func() { m.Close() })
 	return m
 }
@@ -51,7 +56,7 @@ func newTestModem(t *testing.T, path string) *gsm.Modem {
 func TestSendThroughSimulatedModem(t *testing.T) {
 	modemPath, appPath := ptys(t)
 	sim := startSim(t, modemPath)
-	m := newTestModem(t, appPath)
+	m := newTestModem(t, appPath, patient)
 	long := strings.Repeat("请按时服用降压药，每日测量血压并记录。", 8) // 152 characters: three UCS-2 parts
 	sends := []struct{ to, text string }{
 		{"+8613812345678", "Reminder: follow-up visit tomorrow 9:00 {Dr. Wang}"},
@@ -90,7 +95,9 @@ func TestSendThroughSimulatedModem(t *testing.T) {
 func TestModemErrors(t *testing.T) {
 	modemPath, appPath := ptys(t)
 	startSim(t, modemPath, "+CMS ERROR: 331", "+CMS ERROR: 1", "ERROR", gsmsim.NoPrompt, gsmsim.Silent, gsmsim.Accept)
-	m := newTestModem(t, appPath)
+	// Two steps wait out a timeout (no prompt, no answer after the PDU);
+	// every other answer must come within it, so it cannot be tiny.
+	m := newTestModem(t, appPath, gsm.Config{Timeout: 2 * time.Second, SendTimeout: 2 * time.Second})
 	send := func() error {
 		_, err := m.Send(context.Background(), "13812345678", "test", 1, 0)
 		return err

@@ -80,7 +80,7 @@ func modemOutbox(t *testing.T, script ...string) (*gsmsim.Modem, *outbox.Service
 	t.Helper()
 	modemPath, appPath := ptys(t)
 	sim := startSim(t, modemPath, script...)
-	sender := gsm.NewSender(newTestModem(t, appPath))
+	sender := gsm.NewSender(newTestModem(t, appPath, patient))
 
 	opts := store.DefaultOptions(filepath.Join(t.TempDir(), "carenode.db"), "desk1")
 	opts.Create = true

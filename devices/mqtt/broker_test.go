@@ -20,6 +20,7 @@ import (
 
 	"carenode/devices"
 	"carenode/devices/vitals"
+	"carenode/internal/testport"
 )
 
 // memSink is an in-memory devices.Sink. block, when set, is waited on
@@ -386,8 +387,10 @@ func TestSessionsSurviveRestart(t *testing.T) {
 		}
 		return b
 	}
-	b := start("127.0.0.1:0")
-	addr := b.Addr()
+	// Restarted on the same port: one outside the ephemeral range, so no
+	// other connection takes it between Close and the second start.
+	addr := testport.Addr(t)
+	b := start(addr)
 	c, code := dial(t, addr, "thermo-1", thermoPW, false)
 	if code != 0 {
 		t.Fatalf("CONNACK code %d", code)

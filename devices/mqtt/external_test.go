@@ -17,6 +17,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"carenode/devices"
+	"carenode/internal/testport"
 )
 
 // The "external" broker in these tests is mochi, the broker the embedded
@@ -110,10 +111,11 @@ func devicePublish(t *testing.T, addr, device string, payload []byte) {
 	}
 }
 
-// eventually waits up to 10 s for cond.
+// eventually waits up to 30 s for cond: generous, for a loaded machine
+// under -race and paho's reconnection backoff.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -179,6 +181,14 @@ func TestSubscriberRedeliversAfterFailedStore(t *testing.T) {
 	if got := sink.all(); len(got) != 1 || got[0].ControlID != "ext-1" {
 		t.Fatalf("stored %d batches: %+v", len(got), got)
 	}
+	// The broker resends the reading as soon as the session is back, while
+	// paho's OnConnect (in a goroutine of its own) is still counting the
+	// connection and subscribing; Stored moves just after the sink
+	// returns. Wait for all of them rather than a fixed time.
+	eventually(t, "the reconnection, resubscription and store counted", func() bool {
+		st := s.Stats()
+		return st.Connects >= 2 && st.Subscribed >= 2 && st.Stored >= 1
+	})
 	st := s.Stats()
 	if st.Failed != 1 || st.Stored != 1 || st.Connects < 2 || st.Subscribed < 2 {
 		t.Errorf("stats %+v", st)
@@ -193,7 +203,10 @@ func TestSubscriberRedeliversAfterFailedStore(t *testing.T) {
 // A broker that restarts loses its sessions; the Subscriber reconnects,
 // subscribes again, and readings published after the restart arrive.
 func TestSubscriberSurvivesBrokerRestart(t *testing.T) {
-	_, addr, stop := extBroker(t, "127.0.0.1:0")
+	// The broker comes back on the same port: one outside the ephemeral
+	// range, which the subscriber's reconnection attempts (or any other
+	// connection on the machine) could take while it is down.
+	_, addr, stop := extBroker(t, testport.Addr(t))
 	sink := &flakySink{}
 	s := startSubscriber(t, addr, sink)
 	eventually(t, "subscription", func() bool { return s.Stats().Subscribed == 1 })

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"carenode/internal/testport"
 )
 
 // mosquitto is a real Mosquitto broker on a loopback port, run by the test.
@@ -46,12 +48,10 @@ func startMosquitto(t *testing.T) *mosquitto {
 	if !ok {
 		t.Skip("mosquitto is not installed (apt-get install mosquitto); .ci/run installs it, so CI runs this test")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	// Mosquitto is restarted on the same port: pick one outside the
+	// ephemeral range, which the subscriber's reconnection attempts (or
+	// any other connection on the machine) could take while it is down.
+	addr := testport.Addr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
 	text := fmt.Sprintf("listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n", port)
@@ -152,6 +152,8 @@ func TestMosquittoExternalBroker(t *testing.T) {
 	if n := len(sink.all()); n != 5 {
 		t.Fatalf("%d batches stored, want 5: %+v", n, sink.all())
 	}
+	// The counts move just after the sink returns: wait for them.
+	eventually(t, "the second subscriber's count of three stored", func() bool { return s2.Stats().Stored >= 3 })
 	if st := s2.Stats(); st.Stored != 3 || st.Failed != 0 {
 		t.Errorf("second subscriber %+v", st)
 	}

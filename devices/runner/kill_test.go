@@ -22,6 +22,7 @@ import (
 	"carenode/devices/hl7"
 	"carenode/devices/internal/storesink"
 	"carenode/devices/mqtt"
+	"carenode/internal/testport"
 	"carenode/node/auth"
 	"carenode/node/nodeconf"
 )
@@ -117,15 +118,12 @@ func (c *child) kill() {
 	c.cmd = nil
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// freeAddr returns a loopback address for the child to listen on, again
+// after each restart. It lies below the ephemeral port range: while the
+// child is down, the devices' reconnection attempts (or any other process
+// connecting anywhere) could otherwise take the port for their own end
+// and make the restarted child fail to listen.
+func freeAddr(t *testing.T) string { return testport.Addr(t) }
 
 // TestKillNine: a thermometer publishes over MQTT QoS 1 (clean session
 // off) and a monitor sends HL7 over MLLP while the node is killed with
@@ -218,7 +216,9 @@ func TestKillNine(t *testing.T) {
 
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
+		// Generous: under -race on a loaded machine a restarted child
+		// and paho's reconnection backoff take seconds.
+		deadline := time.Now().Add(60 * time.Second)
 		for !cond() {
 			if time.Now().After(deadline) {
 				stop()

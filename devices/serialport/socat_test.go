@@ -71,19 +71,25 @@ func (p *ptyPair) start() {
 	}()
 	select {
 	case p.pts = <-ready:
-	case <-time.After(10 * time.Second):
-		p.t.Fatal("socat did not start within 10 s")
+	case <-time.After(30 * time.Second):
+		p.t.Fatal("socat did not start within 30 s")
 	}
 	if len(p.pts) != 2 {
 		p.t.Fatalf("socat reported %v, want two pseudo-terminals", p.pts)
 	}
 }
 
-// kill ends socat at once, as when a device is unplugged.
+// kill ends socat at once, as when a device is unplugged: the device
+// path goes first, then the pseudo-terminals. The links must not outlive
+// socat: the kernel hands its /dev/pts numbers to the next pseudo-terminal
+// made anywhere (another test package's socat, say), and a port reopening
+// through a stale link would open that stranger's terminal.
 func (p *ptyPair) kill() {
 	if p.cmd == nil {
 		return
 	}
+	os.Remove(p.A)
+	os.Remove(p.B)
 	p.cmd.Process.Kill()
 	p.cmd.Wait()
 	p.cmd = nil
@@ -107,13 +113,13 @@ func ptyConfig(pair *ptyPair, format string) Config {
 	return cfg
 }
 
-// waitStatus polls p's status until ok, for at most 10 s.
+// waitStatus polls p's status until ok, for at most 30 s.
 func waitStatus(t *testing.T, p *Port, what string, ok func(Status) bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !ok(p.Status()) {
 		if time.Now().After(deadline) {
-			t.Fatalf("port not %s within 10 s: %+v", what, p.Status())
+			t.Fatalf("port not %s within 30 s: %+v", what, p.Status())
 		}
 		time.Sleep(10 * time.Millisecond) // polls the status
 	}

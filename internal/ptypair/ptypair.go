@@ -46,8 +46,8 @@ func Start(t testing.TB) (a, b string) {
 	}()
 	select {
 	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("socat did not start within 10 s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("socat did not start within 30 s")
 	}
 	return a, b
 }
