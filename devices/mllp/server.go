@@ -153,8 +153,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		wg.Add(1)
+		s.open.Add(1)
 		go func() {
 			defer wg.Done()
+			// The slot is given back before Stats stops counting the
+			// connection, so Open 0 means a new connection is served.
+			defer s.open.Add(-1)
 			defer func() { <-s.conns }()
 			s.serveConn(ctx, c)
 		}()
@@ -162,8 +166,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
-	s.open.Add(1)
-	defer s.open.Add(-1)
 	source := "mllp:" + c.RemoteAddr().String()
 	// Closing the connection when ctx ends unblocks a read; a Store under
 	// way still finishes (or times out) and its ACK write then fails, so
