@@ -198,9 +198,12 @@ func TestKioskHoldsOnlyCheckInFields(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The policy's clock is pinned to the bookings': read again at each
+	// session, time.Now would move pid's appointment to yesterday when
+	// the test runs across midnight (UTC).
 	now := time.Now()
 	book := &fakeBookings{at: map[string]time.Time{pid: now, other.Patient.ID: now.AddDate(0, 0, 5)}}
-	pol := &scope.Policies{Records: hub.st, Bookings: book, Location: time.UTC}
+	pol := &scope.Policies{Records: hub.st, Bookings: book, Now: func() time.Time { return now }, Location: time.UTC}
 	kioskPeer := trust.Peer{ID: "KIOSK", Role: nodeconf.RoleKiosk, Name: "kiosk1"}
 	marks := scope.StoreMarks{Store: kiosk.st, Peer: "HUB"}
 	syncAs(t, kiosk, hub, pol, kioskPeer, marks)
