@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,12 +49,8 @@ type Config struct {
 	// a bbolt file of mochi's own, beside the node's store, not in it.
 	SessionFile string
 	// Joins, when set, records refused devices (a Book, so that they
-	// outlive a restart and reach other nodes). The broker also keeps the
-	// last MaxPending of them in memory, for Pending.
+	// outlive a restart and reach other nodes; Book.Pending lists them).
 	Joins JoinRecorder
-	// MaxPending bounds the in-memory "asking to join" list; the oldest
-	// go first.
-	MaxPending int
 	// Now is the node's clock; nil means time.Now.
 	Now func() time.Time
 	// Logger; nil means slog.Default.
@@ -65,7 +59,7 @@ type Config struct {
 
 // DefaultConfig returns a Config for a broker on addr for node nodeID.
 func DefaultConfig(addr, nodeID string) Config {
-	return Config{Addr: addr, NodeID: nodeID, StoreTimeout: 10 * time.Second, MaxPending: 100}
+	return Config{Addr: addr, NodeID: nodeID, StoreTimeout: 10 * time.Second}
 }
 
 // Topic returns the topic device deviceID publishes its readings to.
@@ -96,9 +90,6 @@ type Broker struct {
 	listener *listeners.TCP
 	log      *slog.Logger
 
-	mu      sync.Mutex
-	pending map[string]*JoinRequest
-
 	stored, unreadable, failed, refused atomic.Uint64
 }
 
@@ -116,9 +107,6 @@ func New(cfg Config, accounts Accounts, sink devices.Sink) (*Broker, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.MaxPending <= 0 {
-		cfg.MaxPending = 100
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -130,7 +118,7 @@ func New(cfg Config, accounts Accounts, sink devices.Sink) (*Broker, error) {
 	// $SYS topics are not offered (no one may subscribe to them); a long
 	// interval keeps the session file from being written every second.
 	srv := mochi.New(&mochi.Options{Capabilities: caps, Logger: log, InlineClient: false, SysTopicResendInterval: 3600})
-	b := &Broker{cfg: cfg, server: srv, log: log, pending: map[string]*JoinRequest{}}
+	b := &Broker{cfg: cfg, server: srv, log: log}
 	if err := srv.AddHook(&hook{b: b, accounts: accounts, sink: sink}, nil); err != nil {
 		return nil, fmt.Errorf("add MQTT hook: %w", err)
 	}
@@ -165,49 +153,6 @@ func (b *Broker) Stats() Stats {
 	return Stats{b.stored.Load(), b.unreadable.Load(), b.failed.Load(), b.refused.Load()}
 }
 
-// Pending returns the devices refused since the broker started, oldest
-// first (Book.Pending lists those recorded in the store, across restarts).
-func (b *Broker) Pending() []JoinRequest {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make([]JoinRequest, 0, len(b.pending))
-	for _, r := range b.pending {
-		out = append(out, *r)
-	}
-	slices.SortFunc(out, func(a, b JoinRequest) int { return a.First.Compare(b.First) })
-	return out
-}
-
-// Forget removes deviceID from the in-memory pending list (approved or
-// dismissed).
-func (b *Broker) Forget(deviceID string) {
-	b.mu.Lock()
-	delete(b.pending, deviceID)
-	b.mu.Unlock()
-}
-
-func (b *Broker) asked(deviceID, clientID, remote string) {
-	now := b.cfg.Now()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	r, ok := b.pending[deviceID]
-	if !ok {
-		if len(b.pending) >= b.cfg.MaxPending {
-			oldest := ""
-			for id, p := range b.pending {
-				if oldest == "" || p.First.Before(b.pending[oldest].First) {
-					oldest = id
-				}
-			}
-			delete(b.pending, oldest)
-		}
-		r = &JoinRequest{DeviceID: deviceID, First: now, State: JoinAsking}
-		b.pending[deviceID] = r
-	}
-	r.ClientID, r.Remote, r.Last = clientID, remote, now
-	r.Attempts++
-}
-
 // hook is the broker's policy: accounts, topics, and store before PUBACK.
 // mochi calls it from each client's own goroutine.
 type hook struct {
@@ -230,7 +175,6 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	}
 	h.b.refused.Add(1)
 	if CheckDeviceID(user) == nil {
-		h.b.asked(user, pk.Connect.ClientIdentifier, cl.Net.Remote)
 		if h.b.cfg.Joins != nil {
 			h.b.cfg.Joins.Refused(Attempt{DeviceID: user, ClientID: pk.Connect.ClientIdentifier, Remote: cl.Net.Remote,
 				Password: pk.Connect.Password})
