@@ -4,7 +4,8 @@
 // Policies.For turns the role in a peer's certificate into a
 // session.Policy: hubs and clinic desks may ask for any scope; a kiosk only
 // for "kiosk" (staff, revocations, appointments and the patients booked
-// today and tomorrow, from Policies.Bookings; every patient while there are
+// today and tomorrow, from Policies.Bookings, with the records they were
+// merged into and the duplicates merged into those; every patient while there are
 // no bookings: what check-in needs to identify a patient and let staff sign
 // in; no audit, no care records; of each patient only KioskFields, the
 // other mutations trimmed off each change); a nurse laptop only for "nurse:<its

@@ -2,6 +2,7 @@ package scope_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"path/filepath"
 	"slices"
@@ -183,5 +184,55 @@ func TestKioskScopeFromBookings(t *testing.T) {
 	}
 	if r := syncKiosk(t, kiosk, hub, pol2, marks); r.Received != 0 {
 		t.Errorf("p-later sent again: %+v", r)
+	}
+}
+
+// TestKioskFollowsMergedBookedPatient: a patient booked under a record
+// that is then merged into another (a duplicate found at the desk) is
+// found at the kiosk under the survivor: the survivor comes whole, though
+// it has no booking of its own, and the booked id reads as it.
+func TestKioskFollowsMergedBookedPatient(t *testing.T) {
+	now := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	book := &fakeBookings{at: map[string]time.Time{"p-dup": now.Add(2 * time.Hour)}}
+	hubSt, kioskSt := openStore(t, "HUB"), openStore(t, "KIOSK")
+	for _, p := range []string{"p-dup", "p-main", "p-other"} {
+		write(t, hubSt, "patients", p, "name", p+"-name")
+	}
+	write(t, hubSt, "patients", "p-main", "phones", "13800138000")
+	pol := &scope.Policies{Records: hubSt, Bookings: book, Now: func() time.Time { return now }, Location: time.UTC}
+	newEngine := func(st *store.Store, node crdt.NodeID, s wire.Scope) *session.Engine {
+		cfg := session.DefaultConfig(node, st)
+		cfg.Scope = s
+		e, err := session.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(e.Close)
+		return e
+	}
+	hub, kiosk := newEngine(hubSt, "HUB", wire.Full()), newEngine(kioskSt, "KIOSK", wire.Kiosk())
+	marks := scope.StoreMarks{Store: kioskSt, Peer: "HUB"}
+	syncKiosk(t, kiosk, hub, pol, marks)
+	if got := ids(t, kioskSt, "patients"); !slices.Equal(got, []string{"p-dup"}) {
+		t.Fatalf("kiosk's patients before the merge: %v", got)
+	}
+
+	if _, err := hubSt.Write(context.Background(), store.WriteRequest{Collection: "patients", Record: "p-dup",
+		Edits: []store.Edit{{Kind: crdt.MutMerge, Into: "p-main"}}}); err != nil {
+		t.Fatal(err)
+	}
+	syncKiosk(t, kiosk, hub, pol, marks)
+	if got := ids(t, kioskSt, "patients"); !slices.Equal(got, []string{"p-main"}) {
+		t.Errorf("kiosk's patients after the merge: %v, want the survivor only", got)
+	}
+	v, err := kioskSt.Get("patients", "p-dup")
+	if err != nil {
+		t.Fatalf("booked id at the kiosk after the merge: %v", err)
+	}
+	if v.ID != "p-main" || string(v.Fields["phones"].Value) != `"13800138000"` || !slices.Equal(v.Merged, []string{"p-dup"}) {
+		t.Errorf("booked id reads as %s %v, phones %s; want p-main with p-dup merged in and its phone", v.ID, v.Merged, v.Fields["phones"].Value)
+	}
+	if _, err := kioskSt.Get("patients", "p-other"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("p-other, not booked, at the kiosk: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package scope
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,9 +27,13 @@ const assigneesSet = "assignees"
 const listPage = 500
 
 // Records is what a policy reads of the node's store: the patient records,
-// to find a nurse's assignments. node/store's Store implements it.
+// to find a nurse's assignments and the survivors of booked patients that
+// were merged. node/store's Store implements it.
 type Records interface {
 	List(coll, after string, limit int) ([]store.RecordView, error)
+	// Get follows merges: the view's ID is the survivor, Merged the ids
+	// merged into it; store.ErrNotFound when there is no such record.
+	Get(coll, id string) (store.RecordView, error)
 }
 
 // AppointmentCollection is the collection of appointment records
@@ -159,7 +164,36 @@ func (p *Policies) kiosk() (scoped, error) {
 	if err != nil {
 		return scoped{}, err
 	}
+	if booked, err = p.withMerges(booked); err != nil {
+		return scoped{}, err
+	}
 	return scoped{patients: booked, filter: kioskFilter(booked)}, nil
+}
+
+// withMerges returns the booked patients with, for each, the record it was
+// merged into and every record merged into that one: an appointment keeps
+// the id it was booked under, and a patient merged since must still be
+// found at the kiosk, under the survivor, with all its names and numbers.
+func (p *Policies) withMerges(booked map[string]bool) (map[string]bool, error) {
+	if p.Records == nil {
+		return booked, nil
+	}
+	out := make(map[string]bool, len(booked))
+	for id := range booked {
+		out[id] = true
+		v, err := p.Records.Get(chart.Collection, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // booked before the patient record reached this node
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sync scope: read booked patient %s: %w", id, err)
+		}
+		out[v.ID] = true
+		for _, m := range v.Merged {
+			out[m] = true
+		}
+	}
+	return out, nil
 }
 
 // nurse resolves the scope of the nurse with this staff name.

@@ -2,6 +2,7 @@ package scope_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"carenode/crdt"
@@ -23,6 +24,16 @@ func (f fakeRecords) List(coll, after string, limit int) ([]store.RecordView, er
 		}
 	}
 	return out, nil
+}
+
+// Get finds id as a survivor or among the ids merged into one.
+func (f fakeRecords) Get(coll, id string) (store.RecordView, error) {
+	for _, v := range f {
+		if v.Collection == coll && (v.ID == id || slices.Contains(v.Merged, id)) {
+			return v, nil
+		}
+	}
+	return store.RecordView{}, store.ErrNotFound
 }
 
 func patient(id string, merged []string, nurses ...string) store.RecordView {
