@@ -88,7 +88,7 @@ func TestDiscoverySync(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv1 := startSyncServe(t, desk1, "--sync-interval", "200ms", "--discovery-bind", "127.0.0.1:0")
+	srv1, log1buf := startServeEnv(t, t.Cleanup, desk1, nil, "--sync-listen", "127.0.0.1:0", "--sync-interval", "200ms", "--discovery-bind", "127.0.0.1:0")
 	seed := discoveryAddr(t, desk1)
 	srv2 := startSyncServe(t, desk2, "--sync-interval", "200ms", "--discovery-bind", "127.0.0.1:0", "--discovery-join", seed)
 	n1, n2 := srv1.login(t, "admin", adminPassword), srv2.login(t, "admin", adminPassword)
@@ -107,17 +107,17 @@ func TestDiscoverySync(t *testing.T) {
 	}
 
 	log2 := srv2.stop(t) // leaves the cluster: desk1 stops its loop
-	// desk2 sent its leave before it exited; give desk1 ample time to log
-	// it (its log is read only once it has stopped: the buffer is not safe
-	// to read while the process writes it).
-	time.Sleep(2 * time.Second)
-	log1 := srv1.stop(t)
 	desk1ID, desk2ID := mustLoadID(t, desk1).ID.String(), mustLoadID(t, desk2).ID.String()
+	// desk2 sent its leave before it exited; desk1 logs it when the leave
+	// reaches it (or, were it lost, when gossip finds desk2 dead): wait
+	// for the line, reading desk1's log while it runs.
+	gone := logSays(log1buf.String, "discovered peer gone", desk2ID)
+	log1 := srv1.stop(t)
 	if !strings.Contains(log2, "discovered peer; syncing with it") || !strings.Contains(log2, desk1ID) {
 		t.Errorf("desk2's log does not show desk1 discovered:\n%s", tail(log2, 3000))
 	}
-	if !strings.Contains(log1, "discovered peer gone") || !strings.Contains(log1, desk2ID) {
-		t.Errorf("desk1's log does not show desk2 leaving:\n%s", tail(log1, 3000))
+	if !gone {
+		t.Errorf("desk1's log does not show desk2 leaving within 30s:\n%s", tail(log1, 3000))
 	}
 
 	// Usage errors that need an enrolled node, not serving.

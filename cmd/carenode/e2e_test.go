@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -220,17 +219,26 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// freeAddr returns a loopback address with a port free a moment ago, for a
-// listener the node opens itself (it does not report the port it got), or
-// so that a restarted hub keeps the URL its nodes joined with.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// logSays waits until log() holds every one of parts, for at most 30 s,
+// and reports whether it did. A server's log reaches the test through a
+// pipe and a goroutine copying it into the buffer, so a line the server
+// wrote before it answered a request may land after the answer has.
+func logSays(log func() string, parts ...string) bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := log()
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(s, p)
+		}
+		if all {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // serveArgs are the arguments of a test's serve: any free API port, JSON
