@@ -452,7 +452,10 @@ func TestFiveNodes(t *testing.T) {
 		}
 		t.Logf("%d sessions cut (%d connections) before one of %d bytes got through; cut points: %v",
 			failed, proxy.cuts.Load()-before, cuts[len(cuts)-1], cuts)
-		if failed < 30 {
+		// 35 or 36 in every run seen; how far each cut session gets
+		// depends on where batches end and acks fall, so the bound leaves
+		// room while still asking for cuts spread through the sync.
+		if failed < 20 {
 			t.Errorf("only %d cut sessions", failed)
 		}
 		// Delayed and throttled, it completes.
@@ -587,7 +590,7 @@ func TestFiveNodes(t *testing.T) {
 	}
 	hubID := mustLoadID(t, hub.dir).ID
 	if i := slices.IndexFunc(rows, func(r peerRow) bool { return r.Node == hubID }); i < 0 || rows[i].TheyLack != 0 ||
-		rows[i].WeLack != 0 || rows[i].URL != proxy.url() || rows[i].Failures < 30 {
+		rows[i].WeLack != 0 || rows[i].URL != proxy.url() || rows[i].Failures < 20 {
 		t.Errorf("desk2's peers after it stopped: %+v", rows)
 	}
 	t.Logf("five-node test took %s", time.Since(start).Round(time.Millisecond))
