@@ -40,7 +40,7 @@ func NewClient(cfg Config) (*Client, error) {
 func (c *Client) tlsConfig(want identity.ID) *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS13,
-		Certificates:       []tls.Certificate{c.cfg.Material.TLSCertificate()},
+		Certificates:       []tls.Certificate{c.cfg.Material.ClientCertificate()},
 		InsecureSkipVerify: true, // verified in VerifyConnection, against the pinned CA
 		Time:               c.cfg.Now,
 		VerifyConnection: func(cs tls.ConnectionState) error {

@@ -20,7 +20,7 @@ import (
 
 // Link syncs with one peer again and again over one kept HTTP/2
 // connection, so that a repeated sync does not pay a TLS handshake with both
-// certificate chains (about 4.7 KB of the 5.6 KB of an idle sync on a new
+// certificates (about 4.3 KB of the 5.3 KB of an idle sync on a new
 // connection, docs/BENCHMARKS.md). When the connection has gone (the
 // peer's idle timeout, a broken link) the next sync dials again.
 //

@@ -73,7 +73,7 @@ func selfTransport(m *trust.Material, addr string) *http.Transport {
 	v := m.Verifier(nil, nil)
 	return &http.Transport{ForceAttemptHTTP2: true, TLSHandshakeTimeout: 30 * time.Second, TLSClientConfig: &tls.Config{
 		MinVersion:         tls.VersionTLS13,
-		Certificates:       []tls.Certificate{m.TLSCertificate()},
+		Certificates:       []tls.Certificate{m.ClientCertificate()},
 		InsecureSkipVerify: true, // verified below: it must be this very node
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			p, err := v.Verify(cs.PeerCertificates)

@@ -132,6 +132,15 @@ func (m *Material) TLSCertificate() tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{m.Cert.Raw, m.CA.Raw}, PrivateKey: m.Identity.PrivateKey(), Leaf: m.Cert}
 }
 
+// ClientCertificate is the node's certificate for the connections it
+// opens, without the CA: every server it talks to pins the CA already and
+// verifies against that, so sending it would only cost bytes on a paid
+// link. (A server sends the CA, which a node enrolling checks against the
+// fingerprint in its token.)
+func (m *Material) ClientCertificate() tls.Certificate {
+	return tls.Certificate{Certificate: [][]byte{m.Cert.Raw}, PrivateKey: m.Identity.PrivateKey(), Leaf: m.Cert}
+}
+
 func writePrivate(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -115,6 +116,23 @@ func TestNetworkFiles(t *testing.T) {
 	}
 	if !ca.Cert.Equal(m.CA) {
 		t.Error("LoadCA returned another certificate")
+	}
+	// A server's chain carries the CA (an enrolling node finds it by
+	// fingerprint); a client's does not (servers pin it), and still
+	// verifies against the pinned CA.
+	if c := m.TLSCertificate(); len(c.Certificate) != 2 || !bytes.Equal(c.Certificate[1], m.CA.Raw) {
+		t.Errorf("server chain has %d certificates, want node and CA", len(c.Certificate))
+	}
+	cc := m.ClientCertificate()
+	if len(cc.Certificate) != 1 || !bytes.Equal(cc.Certificate[0], m.Cert.Raw) {
+		t.Fatalf("client chain has %d certificates, want the node's only", len(cc.Certificate))
+	}
+	leaf, err := x509.ParseCertificate(cc.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := m.Verifier(nil, nil).Verify([]*x509.Certificate{leaf}); err != nil || p.ID != hub.ID {
+		t.Errorf("client chain without the CA: %+v, %v", p, err)
 	}
 	if _, err := Load(dir, mustID(t)); err == nil {
 		t.Error("Load accepted a certificate for another key")
