@@ -28,11 +28,10 @@ func WriteNew(path string, data []byte, perm fs.FileMode) (err error) {
 	}
 
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmpName, err := writeTemp(path, data, perm)
 	if err != nil {
 		return err
 	}
-	tmpName := tmp.Name()
 	defer func() {
 		// Once linked, the temporary name is just a second name for the
 		// new file; either way it must go.
@@ -40,22 +39,6 @@ func WriteNew(path string, data []byte, perm fs.FileMode) (err error) {
 			err = rmErr
 		}
 	}()
-
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
 
 	if err := os.Link(tmpName, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
@@ -99,18 +82,25 @@ func SyncDir(dir string) error {
 // which is synced and renamed over path; the directory is synced last so
 // the rename survives a power cut. The temporary file is removed on any
 // failure.
-func Replace(path string, data []byte, perm fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+func Replace(path string, data []byte, perm fs.FileMode) error {
+	tmpName, err := writeTemp(path, data, perm)
 	if err != nil {
 		return err
 	}
-	tmpName := tmp.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmpName)
-		}
-	}()
+	if err := os.Rename(tmpName, path); err != nil {
+		os.Remove(tmpName)
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
+// writeTemp writes data, synced, with mode perm, to a new temporary file
+// beside path and returns its name; on failure it leaves no file behind.
+func writeTemp(path string, data []byte, perm fs.FileMode) (name string, err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return "", err
+	}
 	err = tmp.Chmod(perm)
 	if err == nil {
 		_, err = tmp.Write(data)
@@ -122,10 +112,8 @@ func Replace(path string, data []byte, perm fs.FileMode) (err error) {
 		err = cerr
 	}
 	if err != nil {
-		return err
+		os.Remove(tmp.Name())
+		return "", err
 	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return err
-	}
-	return SyncDir(dir)
+	return tmp.Name(), nil
 }

@@ -91,6 +91,19 @@ func syncEngines(t *testing.T, n, hub *session.Engine, pol *scope.Policies, peer
 	return rn
 }
 
+// newEngine is a sync engine over st for node, asking for scope s.
+func newEngine(t *testing.T, st *store.Store, node crdt.NodeID, s wire.Scope) *session.Engine {
+	t.Helper()
+	cfg := session.DefaultConfig(node, st)
+	cfg.Scope = s
+	e, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
 func ids(t *testing.T, st *store.Store, coll string) []string {
 	t.Helper()
 	views, err := st.List(coll, "", 1000)
@@ -129,17 +142,7 @@ func TestKioskScopeFromBookings(t *testing.T) {
 
 	grants := &scope.FileGrants{Path: filepath.Join(t.TempDir(), "grants.json")}
 	pol := &scope.Policies{Records: hubSt, Bookings: book, Now: func() time.Time { return now }, Location: shanghai, Grants: grants}
-	newEngine := func(st *store.Store, node crdt.NodeID, s wire.Scope) *session.Engine {
-		cfg := session.DefaultConfig(node, st)
-		cfg.Scope = s
-		e, err := session.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(e.Close)
-		return e
-	}
-	hub, kiosk := newEngine(hubSt, "HUB", wire.Full()), newEngine(kioskSt, "KIOSK", wire.Kiosk())
+	hub, kiosk := newEngine(t, hubSt, "HUB", wire.Full()), newEngine(t, kioskSt, "KIOSK", wire.Kiosk())
 	marks := scope.StoreMarks{Store: kioskSt, Peer: "HUB"}
 	syncKiosk(t, kiosk, hub, pol, marks)
 
@@ -200,17 +203,7 @@ func TestKioskFollowsMergedBookedPatient(t *testing.T) {
 	}
 	write(t, hubSt, "patients", "p-main", "phones", "13800138000")
 	pol := &scope.Policies{Records: hubSt, Bookings: book, Now: func() time.Time { return now }, Location: time.UTC}
-	newEngine := func(st *store.Store, node crdt.NodeID, s wire.Scope) *session.Engine {
-		cfg := session.DefaultConfig(node, st)
-		cfg.Scope = s
-		e, err := session.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(e.Close)
-		return e
-	}
-	hub, kiosk := newEngine(hubSt, "HUB", wire.Full()), newEngine(kioskSt, "KIOSK", wire.Kiosk())
+	hub, kiosk := newEngine(t, hubSt, "HUB", wire.Full()), newEngine(t, kioskSt, "KIOSK", wire.Kiosk())
 	marks := scope.StoreMarks{Store: kioskSt, Peer: "HUB"}
 	syncKiosk(t, kiosk, hub, pol, marks)
 	if got := ids(t, kioskSt, "patients"); !slices.Equal(got, []string{"p-dup"}) {
