@@ -106,13 +106,8 @@ func (pp peerPolicy) Grant(node crdt.NodeID, s wire.Scope) (session.Grant, error
 	return session.Grant{
 		Filter: sc.filter,
 		Fresh: func(c crdt.Change) bool {
-			switch c.Collection {
-			case chart.Collection:
-				return !old[c.Record]
-			case chart.AuditCollection:
-				return !old[AuditPatient(c.Record)]
-			}
-			return false
+			p, ok := patientOf(c)
+			return ok && !old[p]
 		},
 		Served: func() error { return g.SetGranted(key, sc.patients) },
 	}, nil
@@ -347,18 +342,32 @@ func (p *Policies) NurseFilter(nurse string) (wire.Filter, error) {
 // so a nurse works her list offline and her attempts come back.
 func nurseFilter(assigned map[string]bool) wire.Filter {
 	return func(c crdt.Change) (crdt.Change, bool) {
+		if p, ok := patientOf(c); ok {
+			return c, assigned[p]
+		}
 		switch c.Collection {
-		case chart.Collection:
-			return c, assigned[c.Record]
-		case chart.AuditCollection:
-			return c, assigned[AuditPatient(c.Record)]
-		case plans.PlansCollection, plans.TasksCollection, plans.AlertsCollection:
-			return c, assigned[plans.PatientOf(c.Collection, c.Record)]
 		case plans.TemplatesCollection, plans.VersionsCollection:
 			return c, true
 		}
 		return c, shared(c)
 	}
+}
+
+// patientOf returns the patient a change belongs to, for the collections
+// a scope of chosen patients holds per patient: the chart, its audit days,
+// and its follow-up plans, tasks and alerts. The filters keep those of the
+// patients in scope, and a patient coming into scope brings all of them
+// (Grant's Fresh), whatever the scope then trims.
+func patientOf(c crdt.Change) (string, bool) {
+	switch c.Collection {
+	case chart.Collection:
+		return c.Record, true
+	case chart.AuditCollection:
+		return AuditPatient(c.Record), true
+	case plans.PlansCollection, plans.TasksCollection, plans.AlertsCollection:
+		return plans.PatientOf(c.Collection, c.Record), true
+	}
+	return "", false
 }
 
 // Assigned returns the ids of the patient records assigned to nurse: each
