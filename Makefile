@@ -20,7 +20,7 @@ test: testdeps lint
 
 ## testdeps: install socat and mosquitto for the device tests when missing (apt-get, as root)
 testdeps:
-	@./scripts/testdeps.sh
+	@bash scripts/testdeps.sh
 
 ## build: the node binary, pure Go (CGO_ENABLED=0)
 build:

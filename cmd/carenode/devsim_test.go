@@ -143,7 +143,7 @@ func (k storeSink) Store(ctx context.Context, b devices.Batch) error {
 // without an account is refused and asks to join.
 func TestDevsimEndToEnd(t *testing.T) {
 	if _, err := exec.LookPath("socat"); err != nil {
-		t.Skip("socat is not installed (apt-get install socat); .ci/run installs it, so CI runs this test")
+		t.Skip("socat is not installed (apt-get install socat); make test installs it as root, and CI fails without it")
 	}
 	opts := store.DefaultOptions(filepath.Join(t.TempDir(), "node.db"), "nodeA")
 	opts.Create = true

@@ -240,9 +240,10 @@ func TestServerConnectionLimit(t *testing.T) {
 	if st := srv.Stats(); st.Refused != 1 || st.Open != 1 {
 		t.Errorf("stats %+v", st)
 	}
-	// Once the first goes, a new one is served. Open drops to 0 a moment
-	// before the slot is given back, so a connection made just then can
-	// still be refused: dial again until one is served.
+	// Once the first goes, a new one is served (the server gives the slot
+	// back before Open drops to 0). Should a connection still be refused,
+	// dial again until one is served: what must not happen is a stall or
+	// a wrong answer.
 	first.c.Close()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

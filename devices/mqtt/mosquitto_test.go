@@ -46,7 +46,7 @@ func startMosquitto(t *testing.T) *mosquitto {
 	t.Helper()
 	bin, ok := mosquittoBin()
 	if !ok {
-		t.Skip("mosquitto is not installed (apt-get install mosquitto); .ci/run installs it, so CI runs this test")
+		t.Skip("mosquitto is not installed (apt-get install mosquitto); make test installs it as root, and CI fails without it")
 	}
 	// Mosquitto is restarted on the same port: pick one outside the
 	// ephemeral range, which the subscriber's reconnection attempts (or

@@ -33,7 +33,7 @@ var ptyLine = regexp.MustCompile(`PTY is (/dev/pts/\d+)`)
 func newPtyPair(t *testing.T) *ptyPair {
 	t.Helper()
 	if _, err := exec.LookPath("socat"); err != nil {
-		t.Skip("socat is not installed (apt-get install socat); .ci/run installs it, so CI runs this test")
+		t.Skip("socat is not installed (apt-get install socat); make test installs it as root, and CI fails without it")
 	}
 	dir := t.TempDir()
 	p := &ptyPair{t: t, A: filepath.Join(dir, "ttyA"), B: filepath.Join(dir, "ttyB")}

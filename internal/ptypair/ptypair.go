@@ -2,7 +2,7 @@
 // socat, so a real serial port (tarm/serial) talks to a device played by the
 // test: what one end writes, the other reads. It is for tests only; it
 // imports testing. A machine without socat skips the test with a message
-// (.ci/run installs socat, so CI never skips).
+// (make test installs socat as root and CI requires it, so CI never skips).
 //
 // devices/serialport keeps its own pair, which can also be unplugged and
 // plugged in again.
@@ -22,7 +22,7 @@ import (
 func Start(t testing.TB) (a, b string) {
 	t.Helper()
 	if _, err := exec.LookPath("socat"); err != nil {
-		t.Skip("socat is not installed (apt-get install socat); .ci/run installs it, so CI runs this test")
+		t.Skip("socat is not installed (apt-get install socat); make test installs it as root, and CI fails without it")
 	}
 	dir := t.TempDir()
 	a, b = filepath.Join(dir, "a"), filepath.Join(dir, "b")

@@ -31,24 +31,25 @@ func TestReplace(t *testing.T) {
 
 func TestReplaceFailureKeepsOldFile(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "grants.json")
-	if err := Replace(path, []byte("old"), 0o600); err != nil {
+	// The target is a directory with a file in it: the temporary file is
+	// written, the rename over the target fails, and the target must be as
+	// it was, with no temporary file left beside it.
+	target := filepath.Join(dir, "grants.json")
+	held := filepath.Join(target, "held")
+	if err := os.MkdirAll(target, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	// A directory where the file should go: the rename fails, the
-	// temporary file must go, the old contents elsewhere stay.
-	blocked := filepath.Join(dir, "blocked")
-	if err := os.MkdirAll(filepath.Join(blocked, "child"), 0o700); err != nil {
+	if err := os.WriteFile(held, []byte("old"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := Replace(blocked, []byte("new"), 0o600); err == nil {
+	if err := Replace(target, []byte("new"), 0o600); err == nil {
 		t.Fatal("replacing a non-empty directory succeeded")
+	}
+	if got, err := os.ReadFile(held); err != nil || string(got) != "old" {
+		t.Fatalf("the target after a failed replace: %q, %v", got, err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*")); len(left) > 0 {
 		t.Fatalf("temporary files left behind after a failure: %v", left)
-	}
-	if got, err := os.ReadFile(path); err != nil || string(got) != "old" {
-		t.Fatalf("other file: %q, %v", got, err)
 	}
 	if err := Replace(filepath.Join(dir, "missing-dir", "f"), []byte("x"), 0o600); err == nil {
 		t.Fatal("replace into a missing directory succeeded")
