@@ -484,6 +484,30 @@ func TestPatientsBooked(t *testing.T) {
 	}
 }
 
+// TestAppointmentsOf: every appointment of the patients asked for, past,
+// future and cancelled alike (what a nurse laptop holds), none of others.
+func TestAppointmentsOf(t *testing.T) {
+	n := newNode(t, "clinic1")
+	n.setUp(t, 4)
+	a1 := book(t, n, "p01", "li.20261123.0800", monday)
+	a2 := book(t, n, "p01", "li.20261125.0800", monday)
+	a3 := book(t, n, "p02", "li.20261123.0820", monday)
+	if _, err := n.svc.Cancel(context.Background(), desk, a3.ID, "", monday); err != nil {
+		t.Fatal(err)
+	}
+	book(t, n, "p03", "wang.20261123.0800", monday)
+	got, err := n.svc.AppointmentsOf(map[string]bool{"p01": true, "p02": true, "p09": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]bool{a1.ID: true, a2.ID: true, a3.ID: true}; !equalJSON(got, want) {
+		t.Errorf("appointments of p01, p02 and p09: %v, want %v", got, want)
+	}
+	if got, err := n.svc.AppointmentsOf(nil); err != nil || len(got) != 0 {
+		t.Errorf("appointments of no one: %v %v", got, err)
+	}
+}
+
 func TestMergedPatientKeepsTheirAppointments(t *testing.T) {
 	n := newNode(t, "clinic1")
 	n.setUp(t, 2)

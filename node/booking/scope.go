@@ -26,3 +26,22 @@ func (s *Service) PatientsBooked(from, to time.Time) (map[string]bool, error) {
 	}
 	return out, nil
 }
+
+// AppointmentsOf returns the ids of the appointments, cancelled or not,
+// booked under the given chart ids: what a nurse laptop holds of its
+// patients (sync scope passes the assigned patients with the duplicates
+// merged into them, so appointments booked under a duplicate come too).
+func (s *Service) AppointmentsOf(patients map[string]bool) (map[string]bool, error) {
+	if err := s.catchUp(); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id, a := range s.appts {
+		if patients[a.Patient] {
+			out[id] = true
+		}
+	}
+	return out, nil
+}

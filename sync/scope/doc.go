@@ -10,9 +10,9 @@
 // no audit, no care records; of each patient only KioskFields, the other
 // mutations trimmed off each change); a nurse laptop only for "nurse:<its
 // certificate's name>" (staff and revocations, the follow-up templates, and
-// the patient records, audit days and follow-up plans, tasks and alerts of
-// the patients whose "assignees" set names that nurse, read from this node's
-// store when the session starts). Everything else is refused: the sender
+// the patient records, audit days, follow-up plans, tasks and alerts and
+// appointments of the patients whose "assignees" set names that nurse, read
+// from this node's store when the session starts). Everything else is refused: the sender
 // enforces the scope, whatever the peer asked. sync/DESIGN.md, "Scope
 // policies", gives the reasons.
 //

@@ -19,12 +19,25 @@ import (
 	"carenode/sync/wire"
 )
 
-// fakeBookings holds appointment start times by patient and records the
-// windows it was asked about.
+// fakeBookings holds appointment start times by patient, and appointment
+// ids with their patients, and records the windows it was asked about.
 type fakeBookings struct {
 	mu    sync.Mutex
 	at    map[string]time.Time
+	appts map[string]string // appointment id -> patient
 	asked [][2]time.Time
+}
+
+func (f *fakeBookings) AppointmentsOf(patients map[string]bool) (map[string]bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]bool{}
+	for id, p := range f.appts {
+		if patients[p] {
+			out[id] = true
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeBookings) PatientsBooked(from, to time.Time) (map[string]bool, error) {

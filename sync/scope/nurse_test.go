@@ -36,13 +36,21 @@ func TestNurseGetsNewlyAssignedPatientWhole(t *testing.T) {
 	}
 	assign("p-mine", "li")
 	assign("p-other", "wang")
-	pol := &scope.Policies{Records: hubSt}
+	// Appointments name their patient in a field, not in their id.
+	book := &fakeBookings{appts: map[string]string{"a1": "p-mine", "a2": "p-new", "a3": "p-other"}}
+	for id, p := range book.appts {
+		write(t, hubSt, scope.AppointmentCollection, id, "patient", p)
+	}
+	pol := &scope.Policies{Records: hubSt, Bookings: book}
 	hub, laptop := newEngine(t, hubSt, "HUB", wire.Full()), newEngine(t, laptopSt, "LAPTOP", wire.Nurse("li"))
 	marks := scope.StoreMarks{Store: laptopSt, Peer: "HUB"}
 	li := trust.Peer{ID: "LAPTOP", Role: nodeconf.RoleNurse, Name: "li"}
 	syncEngines(t, laptop, hub, pol, li, marks)
 	if got := ids(t, laptopSt, "patients"); !slices.Equal(got, []string{"p-mine"}) {
 		t.Fatalf("laptop's patients before the assignment: %v", got)
+	}
+	if got := ids(t, laptopSt, scope.AppointmentCollection); !slices.Equal(got, []string{"a1"}) {
+		t.Errorf("laptop's appointments before the assignment: %v, want p-mine's", got)
 	}
 
 	assign("p-new", "li")
@@ -55,9 +63,47 @@ func TestNurseGetsNewlyAssignedPatientWhole(t *testing.T) {
 		{plans.PlansCollection, []string{"p-new.hypertension"}},
 		{plans.TasksCollection, []string{"p-new.hypertension.1"}},
 		{plans.AlertsCollection, []string{"p-new.hypertension.1.lost"}},
+		{scope.AppointmentCollection, []string{"a1", "a2"}},
 	} {
 		if got := ids(t, laptopSt, tc.coll); !slices.Equal(got, tc.want) {
 			t.Errorf("laptop's %s after p-new was assigned: %v, want %v", tc.coll, got, tc.want)
 		}
+	}
+}
+
+// TestNurseGetsNewAppointmentOfServedPatient: an appointment booked for a
+// patient the laptop already holds, and missed by the session that was
+// under way (the scope is read when a session starts), comes in the next
+// session although its changes are below the laptop's mark by then.
+func TestNurseGetsNewAppointmentOfServedPatient(t *testing.T) {
+	hubSt, laptopSt := openStore(t, "HUB"), openStore(t, "LAPTOP")
+	write(t, hubSt, "patients", "p-mine", "name", "p-mine-name")
+	if _, err := hubSt.Write(context.Background(), store.WriteRequest{Collection: "patients", Record: "p-mine",
+		Edits: []store.Edit{{Kind: crdt.MutAdd, Field: "assignees", Elem: "li"}}}); err != nil {
+		t.Fatal(err)
+	}
+	book := &fakeBookings{appts: map[string]string{}}
+	pol := &scope.Policies{Records: hubSt, Bookings: book}
+	hub, laptop := newEngine(t, hubSt, "HUB", wire.Full()), newEngine(t, laptopSt, "LAPTOP", wire.Nurse("li"))
+	marks := scope.StoreMarks{Store: laptopSt, Peer: "HUB"}
+	li := trust.Peer{ID: "LAPTOP", Role: nodeconf.RoleNurse, Name: "li"}
+	syncEngines(t, laptop, hub, pol, li, marks)
+
+	// Booked, but the booking service does not list it yet: the session
+	// leaves it out and the laptop's mark passes it.
+	write(t, hubSt, scope.AppointmentCollection, "a-late", "patient", "p-mine")
+	syncEngines(t, laptop, hub, pol, li, marks)
+	if got := ids(t, laptopSt, scope.AppointmentCollection); len(got) != 0 {
+		t.Fatalf("laptop's appointments while the booking service had not listed a-late: %v", got)
+	}
+	book.mu.Lock()
+	book.appts["a-late"] = "p-mine"
+	book.mu.Unlock()
+	syncEngines(t, laptop, hub, pol, li, marks)
+	if got := ids(t, laptopSt, scope.AppointmentCollection); !slices.Equal(got, []string{"a-late"}) {
+		t.Errorf("laptop's appointments once a-late is listed: %v", got)
+	}
+	if r := syncEngines(t, laptop, hub, pol, li, marks); r.Received != 0 {
+		t.Errorf("a-late sent again: %+v", r)
 	}
 }

@@ -3,6 +3,7 @@ package scope
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +47,9 @@ type Bookings interface {
 	// PatientsBooked returns the ids of the patients with a booked
 	// appointment starting in [from, to).
 	PatientsBooked(from, to time.Time) (map[string]bool, error)
+	// AppointmentsOf returns the ids of the appointments, cancelled or
+	// not, booked under these patient ids.
+	AppointmentsOf(patients map[string]bool) (map[string]bool, error)
 }
 
 // Policies makes the scope policy of each peer from its certificate.
@@ -53,7 +57,9 @@ type Policies struct {
 	// Records is this node's store.
 	Records Records
 	// Bookings narrows the kiosk scope to the patients booked today and
-	// tomorrow; nil sends a kiosk every patient record.
+	// tomorrow, and gives a nurse laptop the appointments of its
+	// patients; nil sends a kiosk every patient record and a nurse no
+	// appointment.
 	Bookings Bookings
 	// Now and Location give the clinic's day; nil means time.Now and
 	// time.Local.
@@ -106,10 +112,15 @@ func (pp peerPolicy) Grant(node crdt.NodeID, s wire.Scope) (session.Grant, error
 	return session.Grant{
 		Filter: sc.filter,
 		Fresh: func(c crdt.Change) bool {
+			if c.Collection == AppointmentCollection && sc.appointments != nil {
+				// By its own id: an appointment booked for a patient
+				// already served comes into scope too.
+				return !old[grantedAppointment(c.Record)]
+			}
 			p, ok := patientOf(c)
 			return ok && !old[p]
 		},
-		Served: func() error { return g.SetGranted(key, sc.patients) },
+		Served: func() error { return g.SetGranted(key, sc.granted()) },
 	}, nil
 }
 
@@ -126,6 +137,26 @@ type scoped struct {
 	// patients are the patient records a scope of chosen patients (a
 	// nurse's, a kiosk's with bookings) sees now; nil for other scopes.
 	patients map[string]bool
+	// appointments are the appointments a nurse's scope sees now (of
+	// its patients); nil for other scopes.
+	appointments map[string]bool
+}
+
+// grantedAppointment is how an appointment is remembered among the records
+// granted to a peer: a patient id cannot hold "/" (crdt.ValidName).
+func grantedAppointment(id string) string { return AppointmentCollection + "/" + id }
+
+// granted returns what the scope is remembered to have served: its
+// patients and its appointments.
+func (sc scoped) granted() map[string]bool {
+	if len(sc.appointments) == 0 {
+		return sc.patients
+	}
+	out := maps.Clone(sc.patients)
+	for id := range sc.appointments {
+		out[grantedAppointment(id)] = true
+	}
+	return out
 }
 
 // Booked returns the patients with an appointment today or tomorrow, in
@@ -197,7 +228,13 @@ func (p *Policies) nurse(name string) (scoped, error) {
 	if err != nil {
 		return scoped{}, err
 	}
-	return scoped{patients: assigned, filter: nurseFilter(assigned)}, nil
+	appts := map[string]bool{}
+	if p.Bookings != nil {
+		if appts, err = p.Bookings.AppointmentsOf(assigned); err != nil {
+			return scoped{}, fmt.Errorf("sync scope: read appointments of nurse %s's patients: %w", name, err)
+		}
+	}
+	return scoped{patients: assigned, appointments: appts, filter: nurseFilter(assigned, appts)}, nil
 }
 
 func refused(peer trust.Peer, s wire.Scope, why string) error {
@@ -329,18 +366,21 @@ func trimPatient(c crdt.Change, fields map[string]bool) (crdt.Change, bool) {
 }
 
 // NurseFilter returns the scope of the nurse with this staff name: staff,
-// revocations, and the patient records and audit days of the patients
-// assigned to the nurse now, as this node's store says.
+// revocations, and the patient records, audit days, follow-up records and
+// appointments of the patients assigned to the nurse now, as this node's
+// store says.
 func (p *Policies) NurseFilter(nurse string) (wire.Filter, error) {
 	sc, err := p.nurse(nurse)
 	return sc.filter, err
 }
 
 // nurseFilter is the nurse scope over the assigned patients: their charts
-// and audit days, and their follow-up plans, tasks and alerts (whose ids
-// start with the patient's, plans.PatientOf), with every follow-up template,
-// so a nurse works her list offline and her attempts come back.
-func nurseFilter(assigned map[string]bool) wire.Filter {
+// and audit days, their follow-up plans, tasks and alerts (whose ids start
+// with the patient's, plans.PatientOf) and their appointments (appts, by
+// id: an appointment's id does not name its patient), with every follow-up
+// template, so a nurse works her list offline, can tell a patient when the
+// clinic expects them, and her attempts come back.
+func nurseFilter(assigned, appts map[string]bool) wire.Filter {
 	return func(c crdt.Change) (crdt.Change, bool) {
 		if p, ok := patientOf(c); ok {
 			return c, assigned[p]
@@ -348,6 +388,8 @@ func nurseFilter(assigned map[string]bool) wire.Filter {
 		switch c.Collection {
 		case plans.TemplatesCollection, plans.VersionsCollection:
 			return c, true
+		case AppointmentCollection:
+			return c, appts[c.Record]
 		}
 		return c, shared(c)
 	}
