@@ -130,7 +130,7 @@ func printStatus(w io.Writer, rep statusReport) {
 		fmt.Fprintf(tw, "serving / 运行中:\tno / 否\n")
 	}
 	fmt.Fprintf(tw, "schema / 数据库版本:\t%d\n", rep.Store.Schema)
-	fmt.Fprintf(tw, "database / 数据库大小:\t%d bytes\n", rep.Store.FileBytes)
+	fmt.Fprintf(tw, "database / 数据库大小:\t%d bytes in use / 已用, file %d bytes / 文件\n", rep.Store.FileBytes, rep.Store.DiskBytes)
 	fmt.Fprintf(tw, "change log / 变更日志:\t%d changes\n", rep.Store.LogLen)
 	if rep.Store.Waiting > 0 {
 		fmt.Fprintf(tw, "waiting to fold / 待并入记录:\t%d changes from other nodes (read as usual; folded within a second)\n", rep.Store.Waiting)

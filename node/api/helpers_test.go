@@ -367,6 +367,7 @@ type statusBody struct {
 		LogLen      uint64            `json:"logLength"`
 		Vector      map[string]uint64 `json:"vector"`
 		FileBytes   int64             `json:"fileBytes"`
+		DiskBytes   int64             `json:"diskBytes"`
 		LastStamp   string            `json:"lastStamp"`
 		Collections []string          `json:"collections"`
 		Waiting     int               `json:"waiting"`

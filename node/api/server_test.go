@@ -47,7 +47,8 @@ func TestStatus(t *testing.T) {
 	if st.Store.Records["patients"] != 3 || st.Store.Records["visits"] != 1 || st.Store.LogLen != 4 || st.Store.Vector["nodeA"] != 4 {
 		t.Errorf("after 4 creates: %+v", st.Store)
 	}
-	if !slices.Equal(st.Store.Collections, []string{"patients", "visits"}) || st.Store.FileBytes <= 0 || st.Store.LastStamp == "" {
+	if !slices.Equal(st.Store.Collections, []string{"patients", "visits"}) || st.Store.FileBytes <= 0 ||
+		st.Store.DiskBytes < st.Store.FileBytes || st.Store.LastStamp == "" {
 		t.Errorf("status %+v", st.Store)
 	}
 }

@@ -466,15 +466,18 @@ func (s *Store) now() int64 { return s.opts.Now().UnixMilli() }
 
 // Stats is a summary for `carenode status` and metrics.
 type Stats struct {
-	Node        crdt.NodeID       `json:"node"`
-	Origin      crdt.NodeID       `json:"origin"`
-	Schema      uint64            `json:"schema"`
-	Records     map[string]uint64 `json:"records"`
-	LogLen      uint64            `json:"logLength"`
-	Vector      crdt.Vector       `json:"vector"`
-	FileBytes   int64             `json:"fileBytes"`
-	LastStamp   crdt.Stamp        `json:"lastStamp"`
-	Collections []string          `json:"collections"`
+	Node    crdt.NodeID       `json:"node"`
+	Origin  crdt.NodeID       `json:"origin"`
+	Schema  uint64            `json:"schema"`
+	Records map[string]uint64 `json:"records"`
+	LogLen  uint64            `json:"logLength"`
+	Vector  crdt.Vector       `json:"vector"`
+	// FileBytes is what the database's pages take; DiskBytes the file's
+	// size, which bbolt grows ahead of use and never shrinks.
+	FileBytes   int64      `json:"fileBytes"`
+	DiskBytes   int64      `json:"diskBytes"`
+	LastStamp   crdt.Stamp `json:"lastStamp"`
+	Collections []string   `json:"collections"`
 	// Waiting counts the remote changes not yet folded into their records
 	// (they are read all the same; pending.go).
 	Waiting int `json:"waiting"`
@@ -485,6 +488,9 @@ func (s *Store) Stats() (Stats, error) {
 	st := Stats{Node: s.opts.Node, Origin: s.Origin(), Records: map[string]uint64{}}
 	p := s.pend.Load() // before the transaction, as readers take it (pending.go)
 	st.Waiting = p.len()
+	if fi, err := os.Stat(s.opts.Path); err == nil {
+		st.DiskBytes = fi.Size()
+	}
 	err := s.read(func(tx *bolt.Tx) error {
 		st.Schema = schemaVersion(tx)
 		st.FileBytes = tx.Size()
