@@ -94,7 +94,8 @@ func (g *FileGrants) Granted(key string) (map[string]bool, error) {
 	return out, nil
 }
 
-// SetGranted remembers ids under key, durably.
+// SetGranted remembers ids under key, durably. Ids already remembered
+// leave the file as it is: most sessions serve the same records again.
 func (g *FileGrants) SetGranted(key string, ids map[string]bool) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -102,7 +103,11 @@ func (g *FileGrants) SetGranted(key string, ids map[string]bool) error {
 	if err != nil {
 		return err
 	}
-	f[key] = slices.Sorted(maps.Keys(ids))
+	sorted := slices.Sorted(maps.Keys(ids))
+	if old, ok := f[key]; ok && slices.Equal(old, sorted) {
+		return nil
+	}
+	f[key] = sorted
 	b, err := json.Marshal(f)
 	if err != nil {
 		return err
