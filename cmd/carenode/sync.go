@@ -110,7 +110,9 @@ func syncThroughServer(cmd *cobra.Command, e *env, dir string, id *identity.Iden
 	if err != nil {
 		return err
 	}
-	sum, err := transport.Trigger(cmd.Context(), m, rt.Addr, peer, want)
+	bar := newProgress(e.stderr, "sync / 同步")
+	sum, err := transport.TriggerWith(cmd.Context(), m, rt.Addr, peer, want, bar.syncUpdate)
+	bar.done()
 	if err != nil {
 		return err
 	}

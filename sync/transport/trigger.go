@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"carenode/node/identity"
@@ -42,7 +43,21 @@ func Summarize(url string, res session.Result, peer trust.Peer) Summary {
 type triggerRequest struct {
 	URL  string      `json:"url"`
 	Node identity.ID `json:"node,omitempty"`
+	// Progress asks for the answer as lines of JSON (triggerLine): how
+	// the session advances while it runs, then its summary. Without it
+	// the answer is the summary alone, once the session is over.
+	Progress bool `json:"progress,omitempty"`
 }
+
+// triggerLine is one line of a progress answer.
+type triggerLine struct {
+	Progress *session.Progress `json:"progress,omitempty"`
+	Summary  *Summary          `json:"summary,omitempty"`
+}
+
+// progressEvery is how often a progress answer reports: often enough for
+// a bar to move, rarely enough to cost nothing.
+const progressEvery = 200 * time.Millisecond
 
 func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if !s.selfOnly(w, r) {
@@ -56,6 +71,10 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	c, err := NewClient(s.cfg)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if req.Progress {
+		s.triggerWithProgress(w, r, c, req)
 		return
 	}
 	res, peer, err := c.Sync(r.Context(), req.URL, req.Node)
@@ -86,6 +105,67 @@ func selfTransport(m *trust.Material, addr string) *http.Transport {
 			return nil
 		},
 	}}
+}
+
+// triggerWithProgress runs the session, writing a line of progress at most
+// every progressEvery while it runs and the summary last. The session's
+// progress callback must not block, so it only keeps the latest state; a
+// goroutine of this handler writes it.
+func (s *Server) triggerWithProgress(w http.ResponseWriter, r *http.Request, c *Client, req triggerRequest) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	var (
+		mu     sync.Mutex
+		latest *session.Progress
+		wake   = make(chan struct{}, 1)
+		done   = make(chan struct{})
+		wg     sync.WaitGroup
+	)
+	wg.Go(func() {
+		for {
+			select {
+			case <-wake:
+			case <-done:
+				return
+			}
+			mu.Lock()
+			p := latest
+			mu.Unlock()
+			if enc.Encode(triggerLine{Progress: p}) != nil || rc.Flush() != nil {
+				return // the CLI went away; the session goes on to its end
+			}
+			select {
+			case <-time.After(progressEvery):
+			case <-done:
+				return
+			}
+		}
+	})
+	res, peer, err := c.SyncWith(r.Context(), req.URL, req.Node, func(p session.Progress) {
+		mu.Lock()
+		latest = &p
+		mu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	close(done)
+	wg.Wait()
+	mu.Lock()
+	last := latest
+	mu.Unlock()
+	if last != nil {
+		enc.Encode(triggerLine{Progress: last}) // where it ended, however fast
+	}
+	sum := Summarize(req.URL, res, peer)
+	if err != nil {
+		sum.Error = err.Error()
+	}
+	enc.Encode(triggerLine{Summary: &sum})
+	rc.Flush()
 }
 
 // selfOnly checks that a request comes from the node itself.
@@ -129,14 +209,60 @@ func postSelf(ctx context.Context, m *trust.Material, addr, path string, body, o
 // sync with peerURL now, and returns what that sync did. m is the node's own
 // trust material: the running node accepts only itself.
 func Trigger(ctx context.Context, m *trust.Material, addr, peerURL string, want identity.ID) (Summary, error) {
+	return TriggerWith(ctx, m, addr, peerURL, want, nil)
+}
+
+// TriggerWith is Trigger telling progress (when not nil) how the session
+// advances, as the running node reports it (every progressEvery at most).
+func TriggerWith(ctx context.Context, m *trust.Material, addr, peerURL string, want identity.ID,
+	progress func(session.Progress)) (Summary, error) {
 	var sum Summary
-	if _, err := postSelf(ctx, m, addr, TriggerPath, triggerRequest{URL: peerURL, Node: want}, &sum); err != nil {
+	tr := selfTransport(m, addr)
+	defer tr.CloseIdleConnections()
+	b, _ := json.Marshal(triggerRequest{URL: peerURL, Node: want, Progress: true})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+TriggerPath, bytes.NewReader(b))
+	if err != nil {
 		return sum, err
 	}
-	if sum.Error != "" {
-		return sum, fmt.Errorf("running node at %s: %s", addr, sum.Error)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return sum, fmt.Errorf("ask the running node at %s: %w", addr, err)
 	}
-	return sum, nil
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return sum, fmt.Errorf("running node at %s: %s: %s", addr, resp.Status, bytes.TrimSpace(data))
+	}
+	dec := json.NewDecoder(io.LimitReader(resp.Body, 64<<20))
+	for {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return sum, fmt.Errorf("running node at %s: the answer ended before the sync's summary: %w", addr, err)
+		}
+		var line triggerLine
+		if err := json.Unmarshal(raw, &line); err != nil {
+			return sum, fmt.Errorf("running node at %s: unreadable answer: %w", addr, err)
+		}
+		if line.Summary == nil && line.Progress == nil {
+			// A node started from an older binary answers with the
+			// summary alone.
+			var old Summary
+			if json.Unmarshal(raw, &old) == nil && old.URL != "" {
+				line.Summary = &old
+			}
+		}
+		switch {
+		case line.Summary != nil:
+			sum = *line.Summary
+			if sum.Error != "" {
+				return sum, fmt.Errorf("running node at %s: %s", addr, sum.Error)
+			}
+			return sum, nil
+		case line.Progress != nil && progress != nil:
+			progress(*line.Progress)
+		}
+	}
 }
 
 // RevokePath asks the running hub to revoke a node; only the hub itself may.
