@@ -10,6 +10,7 @@ import (
 	"carenode/node/plans"
 	"carenode/node/store"
 	"carenode/sync/scope"
+	"carenode/sync/session"
 	"carenode/sync/trust"
 	"carenode/sync/wire"
 )
@@ -105,5 +106,64 @@ func TestNurseGetsNewAppointmentOfServedPatient(t *testing.T) {
 	}
 	if r := syncEngines(t, laptop, hub, pol, li, marks); r.Received != 0 {
 		t.Errorf("a-late sent again: %+v", r)
+	}
+}
+
+// TestGrantForgetsWhatLeftAtOnce: a patient unassigned from the nurse is
+// forgotten as served when the next session's grant is made, not only
+// once that session completes: that session moves the laptop's mark past
+// the patient's changes, and should it fail, the patient assigned again
+// later must still come whole. A grant with nothing new has no Fresh, so
+// the session does not scan the log for it.
+func TestGrantForgetsWhatLeftAtOnce(t *testing.T) {
+	hubSt := openStore(t, "HUB")
+	for _, p := range []string{"p1", "p2"} {
+		write(t, hubSt, "patients", p, "name", p)
+	}
+	assign := func(p string, kind crdt.MutKind) {
+		t.Helper()
+		if _, err := hubSt.Write(context.Background(), store.WriteRequest{Collection: "patients", Record: p,
+			Edits: []store.Edit{{Kind: kind, Field: "assignees", Elem: "li", SeenCurrent: true}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	assign("p1", crdt.MutAdd)
+	assign("p2", crdt.MutAdd)
+	grants := &scope.MemGrants{}
+	pol := &scope.Policies{Records: hubSt, Grants: grants}
+	li := trust.Peer{ID: "LAPTOP", Role: nodeconf.RoleNurse, Name: "li"}
+	gp, ok := pol.For(li).(session.GrantPolicy)
+	if !ok {
+		t.Fatal("the nurse policy is not a session.GrantPolicy")
+	}
+	key := scope.MarkKey("LAPTOP", wire.Nurse("li"))
+	grant := func() session.Grant {
+		t.Helper()
+		g, err := gp.Grant("LAPTOP", wire.Nurse("li"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	g := grant()
+	if g.Fresh == nil || !g.Fresh(crdt.Change{Collection: "patients", Record: "p1"}) {
+		t.Fatal("first grant: p1 not fresh")
+	}
+	if err := g.Served(); err != nil {
+		t.Fatal(err)
+	}
+	if g := grant(); g.Fresh != nil {
+		t.Error("a grant with nothing new has a Fresh: the session would scan the log for nothing")
+	}
+
+	assign("p2", crdt.MutRemove) // unassigned; the next session fails before Served
+	grant()
+	if got, _ := grants.Granted(key); got["p2"] || !got["p1"] {
+		t.Errorf("granted after a grant without p2: %v, want p1 only", got)
+	}
+	assign("p2", crdt.MutAdd)
+	if g := grant(); g.Fresh == nil || !g.Fresh(crdt.Change{Collection: "patients", Record: "p2"}) ||
+		g.Fresh(crdt.Change{Collection: "patients", Record: "p1"}) {
+		t.Error("p2 assigned again is not fresh, or p1 is")
 	}
 }

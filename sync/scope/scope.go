@@ -98,6 +98,14 @@ func (pp peerPolicy) Filter(node crdt.NodeID, s wire.Scope) (wire.Filter, error)
 // into its scope since it was last served. The filter and the records
 // remembered as served come from one reading of the data, so a record
 // cannot be remembered as served without having been in the filter.
+//
+// Records that have left the scope are forgotten at once, before the
+// session runs: the session's filter leaves their changes out and moves
+// the peer's mark past them, so should the session then fail (and the
+// served records not be remembered), a record coming back later must
+// still count as fresh and be sent whole. Forgetting early is safe: a
+// record sent whole again is skipped as held. With nothing fresh the
+// grant has no Fresh at all, and the session does not scan the log for it.
 func (pp peerPolicy) Grant(node crdt.NodeID, s wire.Scope) (session.Grant, error) {
 	sc, err := pp.p.resolve(pp.peer, s)
 	if err != nil || sc.patients == nil {
@@ -109,19 +117,37 @@ func (pp peerPolicy) Grant(node crdt.NodeID, s wire.Scope) (session.Grant, error
 	if err != nil {
 		return session.Grant{}, fmt.Errorf("sync scope: %w", err)
 	}
-	return session.Grant{
-		Filter: sc.filter,
-		Fresh: func(c crdt.Change) bool {
+	cur := sc.granted()
+	kept := make(map[string]bool, len(old))
+	for id := range old {
+		if cur[id] {
+			kept[id] = true
+		}
+	}
+	if len(kept) < len(old) {
+		if err := g.SetGranted(key, kept); err != nil {
+			return session.Grant{}, fmt.Errorf("sync scope: %w", err)
+		}
+	}
+	fresh := map[string]bool{}
+	for id := range cur {
+		if !kept[id] {
+			fresh[id] = true
+		}
+	}
+	grant := session.Grant{Filter: sc.filter, Served: func() error { return g.SetGranted(key, cur) }}
+	if len(fresh) > 0 {
+		grant.Fresh = func(c crdt.Change) bool {
 			if c.Collection == AppointmentCollection && sc.appointments != nil {
 				// By its own id: an appointment booked for a patient
 				// already served comes into scope too.
-				return !old[grantedAppointment(c.Record)]
+				return fresh[grantedAppointment(c.Record)]
 			}
 			p, ok := patientOf(c)
-			return ok && !old[p]
-		},
-		Served: func() error { return g.SetGranted(key, sc.granted()) },
-	}, nil
+			return ok && fresh[p]
+		}
+	}
+	return grant, nil
 }
 
 func (p *Policies) grants() Grants {

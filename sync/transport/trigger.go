@@ -134,7 +134,7 @@ func (s *Server) triggerWithProgress(w http.ResponseWriter, r *http.Request, c *
 			p := latest
 			mu.Unlock()
 			if enc.Encode(triggerLine{Progress: p}) != nil || rc.Flush() != nil {
-				return // the CLI went away; the session goes on to its end
+				return // the CLI went away; its request's context ends the session
 			}
 			select {
 			case <-time.After(progressEvery):
@@ -232,6 +232,11 @@ func TriggerWith(ctx context.Context, m *trust.Material, addr, peerURL string, w
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		// A node started from an older binary answers a failed sync with
+		// 502 and the summary, which says why.
+		if json.Unmarshal(data, &sum) == nil && sum.Error != "" {
+			return sum, fmt.Errorf("running node at %s: %s", addr, sum.Error)
+		}
 		return sum, fmt.Errorf("running node at %s: %s: %s", addr, resp.Status, bytes.TrimSpace(data))
 	}
 	dec := json.NewDecoder(io.LimitReader(resp.Body, 64<<20))
