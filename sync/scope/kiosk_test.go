@@ -53,7 +53,7 @@ func (f *fakeBookings) PatientsBooked(from, to time.Time) (map[string]bool, erro
 	return out, nil
 }
 
-func openStore(t *testing.T, node crdt.NodeID) *store.Store {
+func openStore(t testing.TB, node crdt.NodeID) *store.Store {
 	t.Helper()
 	opts := store.DefaultOptions(filepath.Join(t.TempDir(), string(node)+".db"), node)
 	opts.Create, opts.NoSync = true, true
@@ -65,7 +65,7 @@ func openStore(t *testing.T, node crdt.NodeID) *store.Store {
 	return st
 }
 
-func write(t *testing.T, st *store.Store, coll, rec, field, value string) {
+func write(t testing.TB, st *store.Store, coll, rec, field, value string) {
 	t.Helper()
 	if _, err := st.Write(context.Background(), store.WriteRequest{Collection: coll, Record: rec,
 		Edits: []store.Edit{{Kind: crdt.MutSet, Field: field, Value: []byte(`"` + value + `"`), SeenCurrent: true}}}); err != nil {
@@ -75,14 +75,14 @@ func write(t *testing.T, st *store.Store, coll, rec, field, value string) {
 
 // syncKiosk runs one session, the kiosk initiating, the hub serving it
 // under pol as a kiosk certificate would be.
-func syncKiosk(t *testing.T, kiosk, hub *session.Engine, pol *scope.Policies, marks session.Marks) session.Result {
+func syncKiosk(t testing.TB, kiosk, hub *session.Engine, pol *scope.Policies, marks session.Marks) session.Result {
 	t.Helper()
 	return syncEngines(t, kiosk, hub, pol, trust.Peer{ID: "KIOSK", Role: nodeconf.RoleKiosk, Name: "kiosk1"}, marks)
 }
 
 // syncEngines runs one session, n initiating, the hub serving it under pol
 // as the holder of peer's certificate.
-func syncEngines(t *testing.T, n, hub *session.Engine, pol *scope.Policies, peer trust.Peer, marks session.Marks) session.Result {
+func syncEngines(t testing.TB, n, hub *session.Engine, pol *scope.Policies, peer trust.Peer, marks session.Marks) session.Result {
 	t.Helper()
 	ar, bw := io.Pipe()
 	br, aw := io.Pipe()
@@ -105,7 +105,7 @@ func syncEngines(t *testing.T, n, hub *session.Engine, pol *scope.Policies, peer
 }
 
 // newEngine is a sync engine over st for node, asking for scope s.
-func newEngine(t *testing.T, st *store.Store, node crdt.NodeID, s wire.Scope) *session.Engine {
+func newEngine(t testing.TB, st *store.Store, node crdt.NodeID, s wire.Scope) *session.Engine {
 	t.Helper()
 	cfg := session.DefaultConfig(node, st)
 	cfg.Scope = s
