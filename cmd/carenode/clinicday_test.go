@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"carenode/devices/hl7"
 	"carenode/devices/mllp"
 	"carenode/devices/readingsink"
+	"carenode/internal/logbuf"
 	"carenode/node"
 	"carenode/node/auth"
 	"carenode/node/nodeconf"
@@ -93,7 +93,7 @@ func TestClinicDay(t *testing.T) {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	srv := &server{url: "http://" + ln.Addr().String(), stderr: new(bytes.Buffer)}
+	srv := &server{url: "http://" + ln.Addr().String(), stderr: new(logbuf.Buffer)}
 	waitHealthy(t, srv.url)
 	login := func(name string) *session { return srv.login(t, name, "clinic-day-pass-"+name) }
 	admin := login("admin") // the first sign-in unlocks the node

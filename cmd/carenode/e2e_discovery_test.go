@@ -88,7 +88,7 @@ func TestDiscoverySync(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv1, log1buf := startServeEnv(t, t.Cleanup, desk1, nil, "--sync-listen", "127.0.0.1:0", "--sync-interval", "200ms", "--discovery-bind", "127.0.0.1:0")
+	srv1 := startServeEnv(t, t.Cleanup, desk1, nil, "--sync-listen", "127.0.0.1:0", "--sync-interval", "200ms", "--discovery-bind", "127.0.0.1:0")
 	seed := discoveryAddr(t, desk1)
 	srv2 := startSyncServe(t, desk2, "--sync-interval", "200ms", "--discovery-bind", "127.0.0.1:0", "--discovery-join", seed)
 	n1, n2 := srv1.login(t, "admin", adminPassword), srv2.login(t, "admin", adminPassword)
@@ -111,7 +111,7 @@ func TestDiscoverySync(t *testing.T) {
 	// desk2 sent its leave before it exited; desk1 logs it when the leave
 	// reaches it (or, were it lost, when gossip finds desk2 dead): wait
 	// for the line, reading desk1's log while it runs.
-	gone := logSays(log1buf.String, "discovered peer gone", desk2ID)
+	gone := logSays(srv1.stderr.String, "discovered peer gone", desk2ID)
 	log1 := srv1.stop(t)
 	if !strings.Contains(log2, "discovered peer; syncing with it") || !strings.Contains(log2, desk1ID) {
 		t.Errorf("desk2's log does not show desk1 discovered:\n%s", tail(log2, 3000))

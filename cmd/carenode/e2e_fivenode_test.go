@@ -34,7 +34,6 @@ type fnode struct {
 	args []string // serve flags
 	env  []string // extra environment (the clock offset)
 	srv  *server
-	log  *lockedBuffer // the running server's log, safe to read while it runs
 	ss   *session
 	// top is the whole test: a server started in a subtest lives on
 	// after it.
@@ -42,12 +41,12 @@ type fnode struct {
 }
 
 // logText returns what the running server has logged so far.
-func (n *fnode) logText() string { return n.log.String() }
+func (n *fnode) logText() string { return n.srv.stderr.String() }
 
 // start serves the node and signs admin in.
 func (n *fnode) start(t *testing.T) {
 	t.Helper()
-	n.srv, n.log = startServeEnv(t, n.top.Cleanup, n.dir, n.env, n.args...)
+	n.srv = startServeEnv(t, n.top.Cleanup, n.dir, n.env, n.args...)
 	n.ss = n.srv.login(t, "admin", adminPassword)
 }
 

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"carenode/internal/logbuf"
 	"context"
 	"encoding/json"
 	"errors"
@@ -134,7 +135,7 @@ func initNode(t *testing.T, name string) string {
 type server struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *bytes.Buffer
+	stderr *logbuf.Buffer // safe to read while the server runs
 	exited chan struct{}
 	err    error
 }
@@ -147,23 +148,20 @@ func startServe(t *testing.T, dir string) *server {
 // startServeArgs starts serve with extra arguments (--key-file FILE).
 func startServeArgs(t *testing.T, dir string, extra ...string) *server {
 	t.Helper()
-	s, _ := startServeEnv(t, t.Cleanup, dir, nil, extra...)
-	return s
+	return startServeEnv(t, t.Cleanup, dir, nil, extra...)
 }
 
 // startServeEnv starts serve with extra environment variables and
-// arguments, returning also its log, readable while it runs. Files a killed
-// server left behind are removed first.
+// arguments. Files a killed server left behind are removed first.
 // cleanup registers the kill at the end (the whole test's Cleanup).
-func startServeEnv(t *testing.T, cleanup func(func()), dir string, env []string, extra ...string) (*server, *lockedBuffer) {
+func startServeEnv(t *testing.T, cleanup func(func()), dir string, env []string, extra ...string) *server {
 	t.Helper()
 	os.Remove(filepath.Join(dir, "serve.json")) // left behind by a killed server
 	os.Remove(filepath.Join(dir, syncRuntimeFile))
-	s := &server{stderr: &bytes.Buffer{}, exited: make(chan struct{})}
+	s := &server{stderr: &logbuf.Buffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(binPath, serveArgs(dir, extra...)...)
 	s.cmd.Env = append(os.Environ(), env...)
-	lb := &lockedBuffer{b: s.stderr}
-	s.cmd.Stderr = lb
+	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +178,7 @@ func startServeEnv(t *testing.T, cleanup func(func()), dir string, env []string,
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
-			t.Fatalf("serve exited early: %v\n%s", s.err, lb)
+			t.Fatalf("serve exited early: %v\n%s", s.err, s.stderr)
 		default:
 		}
 		if b, err := os.ReadFile(filepath.Join(dir, "serve.json")); err == nil {
@@ -190,33 +188,15 @@ func startServeEnv(t *testing.T, cleanup func(func()), dir string, env []string,
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusOK {
 						s.url = "http://" + rt.Addr
-						return s, lb
+						return s
 					}
 				}
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("serve not healthy within 30s\n%s", lb)
-	return nil, nil
-}
-
-// lockedBuffer lets the test read a server's log while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	t.Fatalf("serve not healthy within 30s\n%s", s.stderr)
+	return nil
 }
 
 // logSays waits until log() holds every one of parts, for at most 30 s,

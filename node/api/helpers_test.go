@@ -10,11 +10,11 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"unicode"
 
 	"carenode/crdt"
+	"carenode/internal/logbuf"
 	"carenode/node/api"
 	"carenode/node/store"
 )
@@ -50,7 +50,7 @@ func important(_, field string) bool { return field == "phone" }
 // fails the test: no request in these tests should make the node log one.
 func newTestNode(t testing.TB, opts ...option) *testNode {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	t.Cleanup(func() { // registered first, so it runs after the store is closed
 		if s := logs.String(); s != "" {
 			t.Errorf("the node logged errors:\n%s", s)
@@ -108,23 +108,6 @@ func withMaxPage(n int) option {
 // on purpose.
 func withoutAPILog() option {
 	return func(c *nodeConfig) { c.api.Logger = slog.New(slog.DiscardHandler) }
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // response is one HTTP answer, read whole.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
+	"carenode/internal/logbuf"
 	"carenode/node/identity"
 )
 
@@ -42,24 +43,6 @@ func testID(t *testing.T, seed byte) identity.ID {
 	t.Helper()
 	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize)).Public().(ed25519.PublicKey)
 	return identity.IDFromPublicKey(pub)
-}
-
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // watcher records the peers a node reports, from its events.
@@ -102,7 +85,7 @@ type member struct {
 	node *Node
 	w    *watcher
 	peer Peer
-	logs *lockedBuffer
+	logs *logbuf.Buffer
 }
 
 // netKey is the test network's gossip key; otherKey another network's.
@@ -125,7 +108,7 @@ func start(t *testing.T, seed byte, join []string) *member {
 func startKeyed(t *testing.T, seed byte, key []byte, join []string) (*member, error) {
 	t.Helper()
 	id := testID(t, seed)
-	m := &member{w: &watcher{peers: map[identity.ID]Peer{}}, logs: &lockedBuffer{}}
+	m := &member{w: &watcher{peers: map[identity.ID]Peer{}}, logs: &logbuf.Buffer{}}
 	m.peer = Peer{ID: id, URL: fmt.Sprintf("https://127.0.0.1:%d", 7440+int(seed))}
 	n, err := Start(Config{
 		ID:         id,
