@@ -28,15 +28,8 @@ func TestNurseGetsNewlyAssignedPatientWhole(t *testing.T) {
 		write(t, hubSt, plans.AlertsCollection, p+".hypertension.1.lost", "status", "open")
 	}
 	write(t, hubSt, "patients", "p-mine", "name", "p-mine-name")
-	assign := func(p, nurse string) {
-		t.Helper()
-		if _, err := hubSt.Write(context.Background(), store.WriteRequest{Collection: "patients", Record: p,
-			Edits: []store.Edit{{Kind: crdt.MutAdd, Field: "assignees", Elem: nurse}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	assign("p-mine", "li")
-	assign("p-other", "wang")
+	assign(t, hubSt, "p-mine", "li", crdt.MutAdd)
+	assign(t, hubSt, "p-other", "wang", crdt.MutAdd)
 	// Appointments name their patient in a field, not in their id.
 	book := &fakeBookings{appts: map[string]string{"a1": "p-mine", "a2": "p-new", "a3": "p-other"}}
 	for id, p := range book.appts {
@@ -54,7 +47,7 @@ func TestNurseGetsNewlyAssignedPatientWhole(t *testing.T) {
 		t.Errorf("laptop's appointments before the assignment: %v, want p-mine's", got)
 	}
 
-	assign("p-new", "li")
+	assign(t, hubSt, "p-new", "li", crdt.MutAdd)
 	syncEngines(t, laptop, hub, pol, li, marks)
 	for _, tc := range []struct {
 		coll string
@@ -79,10 +72,7 @@ func TestNurseGetsNewlyAssignedPatientWhole(t *testing.T) {
 func TestNurseGetsNewAppointmentOfServedPatient(t *testing.T) {
 	hubSt, laptopSt := openStore(t, "HUB"), openStore(t, "LAPTOP")
 	write(t, hubSt, "patients", "p-mine", "name", "p-mine-name")
-	if _, err := hubSt.Write(context.Background(), store.WriteRequest{Collection: "patients", Record: "p-mine",
-		Edits: []store.Edit{{Kind: crdt.MutAdd, Field: "assignees", Elem: "li"}}}); err != nil {
-		t.Fatal(err)
-	}
+	assign(t, hubSt, "p-mine", "li", crdt.MutAdd)
 	book := &fakeBookings{appts: map[string]string{}}
 	pol := &scope.Policies{Records: hubSt, Bookings: book}
 	hub, laptop := newEngine(t, hubSt, "HUB", wire.Full()), newEngine(t, laptopSt, "LAPTOP", wire.Nurse("li"))
@@ -120,15 +110,8 @@ func TestGrantForgetsWhatLeftAtOnce(t *testing.T) {
 	for _, p := range []string{"p1", "p2"} {
 		write(t, hubSt, "patients", p, "name", p)
 	}
-	assign := func(p string, kind crdt.MutKind) {
-		t.Helper()
-		if _, err := hubSt.Write(context.Background(), store.WriteRequest{Collection: "patients", Record: p,
-			Edits: []store.Edit{{Kind: kind, Field: "assignees", Elem: "li", SeenCurrent: true}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	assign("p1", crdt.MutAdd)
-	assign("p2", crdt.MutAdd)
+	assign(t, hubSt, "p1", "li", crdt.MutAdd)
+	assign(t, hubSt, "p2", "li", crdt.MutAdd)
 	grants := &scope.MemGrants{}
 	pol := &scope.Policies{Records: hubSt, Grants: grants}
 	li := trust.Peer{ID: "LAPTOP", Role: nodeconf.RoleNurse, Name: "li"}
@@ -156,14 +139,24 @@ func TestGrantForgetsWhatLeftAtOnce(t *testing.T) {
 		t.Error("a grant with nothing new has a Fresh: the session would scan the log for nothing")
 	}
 
-	assign("p2", crdt.MutRemove) // unassigned; the next session fails before Served
+	assign(t, hubSt, "p2", "li", crdt.MutRemove) // unassigned; the next session fails before Served
 	grant()
 	if got, _ := grants.Granted(key); got["p2"] || !got["p1"] {
 		t.Errorf("granted after a grant without p2: %v, want p1 only", got)
 	}
-	assign("p2", crdt.MutAdd)
+	assign(t, hubSt, "p2", "li", crdt.MutAdd)
 	if g := grant(); g.Fresh == nil || !g.Fresh(crdt.Change{Collection: "patients", Record: "p2"}) ||
 		g.Fresh(crdt.Change{Collection: "patients", Record: "p1"}) {
 		t.Error("p2 assigned again is not fresh, or p1 is")
+	}
+}
+
+// assign adds nurse to (MutAdd) or removes her from (MutRemove) the
+// assignees of patient p, as a desk does.
+func assign(t *testing.T, st *store.Store, p, nurse string, kind crdt.MutKind) {
+	t.Helper()
+	if _, err := st.Write(context.Background(), store.WriteRequest{Collection: "patients", Record: p,
+		Edits: []store.Edit{{Kind: kind, Field: "assignees", Elem: nurse, SeenCurrent: true}}}); err != nil {
+		t.Fatal(err)
 	}
 }

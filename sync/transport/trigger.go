@@ -182,11 +182,10 @@ func (s *Server) selfOnly(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// postSelf posts body as JSON to path on the node's own sync listener and
-// decodes the JSON answer into out.
-func postSelf(ctx context.Context, m *trust.Material, addr, path string, body, out any) (*http.Response, error) {
-	tr := selfTransport(m, addr)
-	defer tr.CloseIdleConnections()
+// askSelf posts body as JSON to path on the node's own sync listener at
+// addr, over tr (selfTransport), and returns the answer for the caller to
+// read and close.
+func askSelf(ctx context.Context, tr *http.Transport, addr, path string, body any) (*http.Response, error) {
 	b, _ := json.Marshal(body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+path, bytes.NewReader(b))
 	if err != nil {
@@ -196,6 +195,18 @@ func postSelf(ctx context.Context, m *trust.Material, addr, path string, body, o
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("ask the running node at %s: %w", addr, err)
+	}
+	return resp, nil
+}
+
+// postSelf is askSelf on a connection of its own, decoding the JSON answer
+// into out.
+func postSelf(ctx context.Context, m *trust.Material, addr, path string, body, out any) (*http.Response, error) {
+	tr := selfTransport(m, addr)
+	defer tr.CloseIdleConnections()
+	resp, err := askSelf(ctx, tr, addr, path, body)
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -219,15 +230,9 @@ func TriggerWith(ctx context.Context, m *trust.Material, addr, peerURL string, w
 	var sum Summary
 	tr := selfTransport(m, addr)
 	defer tr.CloseIdleConnections()
-	b, _ := json.Marshal(triggerRequest{URL: peerURL, Node: want, Progress: true})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+TriggerPath, bytes.NewReader(b))
+	resp, err := askSelf(ctx, tr, addr, TriggerPath, triggerRequest{URL: peerURL, Node: want, Progress: true})
 	if err != nil {
 		return sum, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		return sum, fmt.Errorf("ask the running node at %s: %w", addr, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
